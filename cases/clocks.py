@@ -1,0 +1,646 @@
+"""Deadline arithmetic for England and Wales: the pure rules module behind every clock.
+
+No Django, no database: stdlib plus the ``holidays`` package. Every legal or pilot value lives in
+:class:`ClockRules` (one field each, with its source); the bank holiday calendar is a
+:class:`HolidayCalendar` built from the ``holidays`` package plus administrator overrides. Django
+calls :func:`configure` at startup and whenever the settings or the holiday override table change;
+every function also accepts an explicit ``rules`` / ``calendar`` so callers and tests need not touch
+the module state.
+
+Legal source for every rule: ``/work/shared/docs/domain-rules.md`` (summarised in ``docs/rules.md``).
+
+Counting conventions (domain-rules.md, "Counting conventions"):
+
+* A month is a calendar month; "within N months from" an event excludes the event day and ends on the
+  corresponding date N months later, clamped to the last day of a shorter month (:func:`add_months`).
+* "A period of N months beginning with a day" counts that day, so it ends the day before the
+  corresponding date (:func:`comms_act_stl`).
+* Weekends and bank holidays never move a statutory time limit; :func:`previous_working_day` gives the
+  last working day before it for warnings.
+* "N working days after" an event: the event day is day 0 whatever day it is; the first working day
+  after it is day 1 (:func:`add_working_days`).
+* All dates are local dates in Europe/London (:func:`london_today`).
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import holidays
+
+__all__ = [
+    "LONDON",
+    "ClockRules",
+    "ClockState",
+    "HolidayCalendar",
+    "StlRegime",
+    "active_calendar",
+    "active_rules",
+    "add_months",
+    "add_working_days",
+    "charge_due",
+    "charging_decision_due",
+    "clock_state",
+    "comms_act_stl",
+    "configure",
+    "dapn_hearing_due",
+    "easter_sunday",
+    "investigation_due",
+    "is_time_barred",
+    "is_working_day",
+    "london_today",
+    "previous_working_day",
+    "reported_after_offence_check",
+    "stl_expiry",
+    "stl_regime",
+    "stl_within_eight_weeks",
+    "victim_support_referral_due",
+    "victim_update_due",
+    "working_days_between",
+]
+
+LONDON = ZoneInfo("Europe/London")
+
+_SATURDAY = 5
+_SUNDAY = 6
+
+
+# --------------------------------------------------------------------------------------------------
+# Argument checks. datetime is a subclass of date, so a datetime passed where a date is meant would
+# silently be accepted (and compare wrongly); reject it by name.
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_date(value: object, name: str) -> date:
+    if isinstance(value, datetime):
+        raise TypeError(
+            f"{name} must be a datetime.date, not a datetime.datetime ({value.isoformat()}); "
+            "convert it to the Europe/London date first (london_today)"
+        )
+    if not isinstance(value, date):
+        raise TypeError(f"{name} must be a datetime.date, not {type(value).__name__} ({value!r})")
+    return value
+
+
+def _check_optional_date(value: object, name: str) -> date | None:
+    if value is None:
+        return None
+    return _check_date(value, name)
+
+
+def _check_int(value: object, name: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__} ({value!r})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_aware(value: object, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(
+            f"{name} must be a timezone-aware datetime.datetime, not {type(value).__name__} ({value!r})"
+        )
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError(
+            f"{name} must be timezone-aware; got naive {value.isoformat()} "
+            "(attach a zone, e.g. UTC or Europe/London, before calling)"
+        )
+    return value
+
+
+def _check_not_before(earlier: date, earlier_name: str, later: date, later_name: str) -> None:
+    if later < earlier:
+        raise ValueError(
+            f"{later_name} {later.isoformat()} is before the {earlier_name} {earlier.isoformat()}"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockRules:
+    """Every value that law or the pilot may change. Defaults from domain-rules.md; each names its source.
+
+    Django builds one from settings and passes it to :func:`configure`; never scatter these literals.
+    """
+
+    # JJP 2024 (NPCC/CPS DA Joint Justice Plan) strategic priority 1.2: "completing an investigation in
+    # 21 days or less" (calendar days, report to police -> first referral to CPS or police outcome).
+    investigation_days: int = 21
+    # JJP 2024 strategic priority 1.2: "a charging decision within 10 working days or less".
+    charging_decision_working_days: int = 10
+    # JJP 2024 strategic priority 1.2: "charging the offender within 7 days of that decision" (calendar).
+    charge_days: int = 7
+    # JJP joint local principle 9: identify cases where the STL is "within eight weeks" (8 x 7 = 56 days).
+    stl_flag_days: int = 56
+    # Product policy: an STL this close (calendar days) raises an immediate alert.
+    stl_urgent_days: int = 14
+    # Product policy: an open clock is "due soon" from this many calendar days before its due date.
+    due_soon_days: int = 3
+    # Magistrates' Courts Act 1980 s.127(1): information laid "within six months from the time when the
+    # offence was committed".
+    stl_months: int = 6
+    # Criminal Justice Act 1988 s.39A(4)(a) (inserted by PCSC Act 2022 s.49): within 2 years from the offence.
+    s39a_cap_months: int = 24
+    # CJA 1988 s.39A(4)(b): within 6 months from the first date condition A or B (statement / VRI) was met.
+    s39a_report_months: int = 6
+    # UNCONFIRMED: PCSC Act 2022 s.49 commencement (believed 28 June 2022) and whether it applies only to
+    # offences committed on or after commencement. Setting: s39a_applies_if_offence_on_or_after.
+    s39a_applies_from: date = date(2022, 6, 28)
+    # Communications Act 2003 s.127(5)(b): "before the end of ... 3 years beginning with the day on which
+    # the offence was committed".
+    comms_act_cap_months: int = 36
+    # CA 2003 s.127(5)(a): "before the end of ... 6 months beginning with the day on which evidence
+    # sufficient in the opinion of the prosecutor ... comes to his knowledge".
+    comms_act_knowledge_months: int = 6
+    # Victims' Code (2020) Right 6: victim told of key decisions within 1 working day (enhanced rights).
+    # 2020 wording UNCONFIRMED (confirmed for the 2015 Code).
+    victim_update_enhanced_working_days: int = 1
+    # Victims' Code Right 6: within 5 working days (standard). 2020 wording UNCONFIRMED.
+    victim_update_standard_working_days: int = 5
+    # Victims' Code Right 4: details passed to victim support services "within 2 days";
+    # working-day basis UNCONFIRMED.
+    victim_support_referral_working_days: int = 2
+    # Domestic Abuse Act 2021 s.29(2)-(3): DAPO application heard no later than 48 hours after the DAPN
+    # was given, disregarding Sundays, Christmas Day, Good Friday and bank holidays.
+    dapn_hearing_hours: int = 48
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "s39a_applies_from":
+                _check_date(value, f"ClockRules.{f.name}")
+            else:
+                _check_int(value, f"ClockRules.{f.name}", minimum=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Holidays
+# --------------------------------------------------------------------------------------------------
+
+
+def easter_sunday(year: int) -> date:
+    """Western (Gregorian) Easter Sunday: the anonymous Gregorian computus (Meeus/Jones/Butcher)."""
+    _check_int(year, "year", minimum=1583)
+    a = year % 19
+    b, c = divmod(year, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ell) // 451
+    month, day = divmod(h + ell - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+class HolidayCalendar:
+    """England and Wales bank holidays, with administrator overrides.
+
+    Source: domain-rules.md section 9 (GOV.UK list; Banking and Financial Dealings Act 1971 Sch. 1 and
+    Royal Proclamations). Built from ``holidays.country_holidays("GB", subdiv="ENG")`` keeping weekday
+    entries only: the package also lists the nominal Saturday/Sunday date beside the "(observed)"
+    substitute (26 Dec 2026, 25-26 Dec 2027, 1 Jan 2028), which GOV.UK does not list.
+
+    ``add`` dates are bank holidays as given (e.g. a new proclaimed one-off not yet in the package);
+    ``remove`` dates are never bank holidays. ``remove`` wins over ``add``. Results are cached per year,
+    so loops over days never recompute the calendar.
+    """
+
+    def __init__(self, *, add: Iterable[date] = (), remove: Iterable[date] = ()) -> None:
+        self._add: frozenset[date] = frozenset(_check_date(d, "HolidayCalendar add date") for d in add)
+        self._remove: frozenset[date] = frozenset(
+            _check_date(d, "HolidayCalendar remove date") for d in remove
+        )
+        self._by_year: dict[int, frozenset[date]] = {}
+        self._good_friday: dict[int, date] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        added = sorted(d.isoformat() for d in self._add)
+        removed = sorted(d.isoformat() for d in self._remove)
+        return f"HolidayCalendar(add={added}, remove={removed})"
+
+    @property
+    def added(self) -> frozenset[date]:
+        return self._add
+
+    @property
+    def removed(self) -> frozenset[date]:
+        return self._remove
+
+    def bank_holidays(self, year: int) -> frozenset[date]:
+        """The England and Wales bank holidays in ``year`` (GOV.UK semantics: weekday dates)."""
+        _check_int(year, "year", minimum=1)
+        cached = self._by_year.get(year)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._by_year.get(year)
+            if cached is None:
+                package = holidays.country_holidays("GB", subdiv="ENG", years=year)
+                base = {d for d in package if d.year == year and d.weekday() < _SATURDAY}
+                extra = {d for d in self._add if d.year == year}
+                cached = frozenset((base | extra) - self._remove)
+                self._by_year[year] = cached
+        return cached
+
+    def is_bank_holiday(self, day: date) -> bool:
+        _check_date(day, "day")
+        return day in self.bank_holidays(day.year)
+
+    def _is_good_friday(self, day: date) -> bool:
+        good_friday = self._good_friday.get(day.year)
+        if good_friday is None:
+            good_friday = easter_sunday(day.year) - timedelta(days=2)
+            self._good_friday[day.year] = good_friday
+        return day == good_friday
+
+    def is_dapn_disregarded(self, day: date) -> bool:
+        """DA Act 2021 s.29(3): a Sunday, Christmas Day (even on a Saturday), Good Friday or bank holiday.
+
+        Christmas Day and Good Friday are named separately (common-law holidays), so they stay
+        disregarded even if an administrator removes them from the bank holiday list. A Saturday that is
+        only the package's nominal Boxing Day or New Year's Day (e.g. 26 Dec 2026) is *not* disregarded.
+        """
+        _check_date(day, "day")
+        return (
+            day.weekday() == _SUNDAY
+            or (day.month == 12 and day.day == 25)
+            or self._is_good_friday(day)
+            or self.is_bank_holiday(day)
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Module state: set by Django at startup and when settings or the holiday override table change.
+# --------------------------------------------------------------------------------------------------
+
+_active_rules: ClockRules = ClockRules()
+_active_calendar: HolidayCalendar = HolidayCalendar()
+
+
+def configure(*, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None) -> None:
+    """Set the active rules and/or calendar. An argument left as ``None`` keeps the current value."""
+    global _active_rules, _active_calendar
+    if rules is not None:
+        if not isinstance(rules, ClockRules):
+            raise TypeError(f"rules must be a ClockRules, not {type(rules).__name__}")
+        _active_rules = rules
+    if calendar is not None:
+        if not isinstance(calendar, HolidayCalendar):
+            raise TypeError(f"calendar must be a HolidayCalendar, not {type(calendar).__name__}")
+        _active_calendar = calendar
+
+
+def active_rules() -> ClockRules:
+    return _active_rules
+
+
+def active_calendar() -> HolidayCalendar:
+    return _active_calendar
+
+
+def _rules(rules: ClockRules | None) -> ClockRules:
+    return _active_rules if rules is None else rules
+
+
+def _calendar_or_active(calendar: HolidayCalendar | None) -> HolidayCalendar:
+    return _active_calendar if calendar is None else calendar
+
+
+# --------------------------------------------------------------------------------------------------
+# Calendar arithmetic
+# --------------------------------------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """The corresponding date ``months`` calendar months later (earlier if negative), clamped to month end.
+
+    Interpretation Act 1978 Sch. 1; Dodds v Walker [1981]: 31 Aug + 6 = 28 Feb (29 in a leap year);
+    30 Sep + 6 = 30 Mar (not moved to 31 Mar).
+    """
+    _check_date(day, "day")
+    _check_int(months, "months")
+    index = day.year * 12 + (day.month - 1) + months
+    year, month0 = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ValueError(f"{day.isoformat()} + {months} months is outside the supported date range")
+    last = _calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(day.day, last))
+
+
+def is_working_day(day: date, *, calendar: HolidayCalendar | None = None) -> bool:
+    """Monday to Friday and not an England and Wales bank holiday."""
+    _check_date(day, "day")
+    return day.weekday() < _SATURDAY and not _calendar_or_active(calendar).is_bank_holiday(day)
+
+
+def add_working_days(start: date, days: int, *, calendar: HolidayCalendar | None = None) -> date:
+    """The ``days``-th working day after ``start`` (``start`` is day 0 whatever day it is).
+
+    ``days == 0`` returns ``start`` unchanged; negative ``days`` is a ValueError.
+    """
+    _check_date(start, "start")
+    _check_int(days, "days")
+    if days < 0:
+        raise ValueError(f"days must be >= 0 (counting forward from {start.isoformat()}), got {days}")
+    cal = _calendar_or_active(calendar)
+    current = start
+    remaining = days
+    one = timedelta(days=1)
+    while remaining:
+        current += one
+        if current.weekday() < _SATURDAY and current not in cal.bank_holidays(current.year):
+            remaining -= 1
+    return current
+
+
+def _weekdays_through(day: date) -> int:
+    """Number of Monday-Friday dates from 0001-01-01 (a Monday) up to and including ``day``."""
+    ordinal = day.toordinal()  # 0001-01-01 is ordinal 1 and a Monday
+    weeks, rest = divmod(ordinal, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+def working_days_between(start: date, end: date, *, calendar: HolidayCalendar | None = None) -> int:
+    """Number of working days ``d`` with ``start < d <= end``; 0 when ``end <= start``.
+
+    Computed arithmetically (weekdays minus weekday bank holidays per year), not day by day.
+    """
+    _check_date(start, "start")
+    _check_date(end, "end")
+    if end <= start:
+        return 0
+    cal = _calendar_or_active(calendar)
+    count = _weekdays_through(end) - _weekdays_through(start)
+    for year in range(start.year, end.year + 1):
+        count -= sum(1 for h in cal.bank_holidays(year) if start < h <= end and h.weekday() < _SATURDAY)
+    return count
+
+
+def previous_working_day(day: date, *, calendar: HolidayCalendar | None = None) -> date:
+    """The last working day on or before ``day`` (warn then about an STL falling on ``day``)."""
+    _check_date(day, "day")
+    cal = _calendar_or_active(calendar)
+    current = day
+    one = timedelta(days=1)
+    while current.weekday() >= _SATURDAY or current in cal.bank_holidays(current.year):
+        current -= one
+    return current
+
+
+# --------------------------------------------------------------------------------------------------
+# JJP timeliness clocks (domain-rules.md section 2)
+# --------------------------------------------------------------------------------------------------
+
+
+def investigation_due(reported_on: date, *, rules: ClockRules | None = None) -> date:
+    """Reported to police + 21 calendar days (JJP SP 1.2). Mon 1 Sep 2025 -> Mon 22 Sep 2025."""
+    _check_date(reported_on, "reported_on")
+    return reported_on + timedelta(days=_rules(rules).investigation_days)
+
+
+def charging_decision_due(
+    received_on: date, *, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None
+) -> date:
+    """CPS receipt + 10 working days (JJP SP 1.2). Mon 15 Dec 2025 -> Wed 31 Dec 2025."""
+    _check_date(received_on, "received_on")
+    return add_working_days(received_on, _rules(rules).charging_decision_working_days, calendar=calendar)
+
+
+def charge_due(decided_on: date, *, rules: ClockRules | None = None) -> date:
+    """Decision to charge + 7 calendar days (JJP SP 1.2). Wed 31 Dec 2025 -> Wed 7 Jan 2026."""
+    _check_date(decided_on, "decided_on")
+    return decided_on + timedelta(days=_rules(rules).charge_days)
+
+
+# --------------------------------------------------------------------------------------------------
+# Statutory time limits (domain-rules.md section 1)
+# --------------------------------------------------------------------------------------------------
+
+
+class StlRegime(StrEnum):
+    """Which statutory time limit governs a summary-only offence (domain-rules.md 1.2 "stl_regime")."""
+
+    MCA127 = "MCA127"  # Magistrates' Courts Act 1980 s.127
+    CJA39A = "CJA39A"  # Criminal Justice Act 1988 s.39A
+
+
+def stl_regime(
+    offence_date: date,
+    *,
+    summary_only: bool,
+    da_common_assault: bool = False,
+    first_qualifying_report: date | None = None,
+    rules: ClockRules | None = None,
+) -> StlRegime | None:
+    """The regime :func:`stl_expiry` applies; ``None`` when no STL applies (not summary-only)."""
+    _check_date(offence_date, "offence_date")
+    report = _check_optional_date(first_qualifying_report, "first_qualifying_report")
+    if report is not None:
+        _check_not_before(offence_date, "offence date", report, "first qualifying report dated")
+    if not summary_only:
+        return None
+    if da_common_assault and report is not None and offence_date >= _rules(rules).s39a_applies_from:
+        return StlRegime.CJA39A
+    return StlRegime.MCA127
+
+
+def stl_expiry(
+    offence_date: date,
+    *,
+    summary_only: bool,
+    da_common_assault: bool = False,
+    first_qualifying_report: date | None = None,
+    rules: ClockRules | None = None,
+) -> date | None:
+    """Last day on which the information may be laid; ``None`` when the offence is not summary-only.
+
+    * MCA 1980 s.127(1): the corresponding date 6 months after the offence (offence day excluded).
+      Either-way offences, even tried summarily (e.g. criminal damage <= 5,000 GBP), have no STL.
+    * CJA 1988 s.39A (DA common assault/battery with a qualifying witness statement or VRI, offence on or
+      after ``rules.s39a_applies_from``): min(offence + 24 months, first qualifying report + 6 months).
+      Without a qualifying report (evidence-led prosecution) s.127 applies.
+
+    A ``first_qualifying_report`` before ``offence_date`` is a ValueError naming both dates.
+    """
+    r = _rules(rules)
+    regime = stl_regime(
+        offence_date,
+        summary_only=summary_only,
+        da_common_assault=da_common_assault,
+        first_qualifying_report=first_qualifying_report,
+        rules=r,
+    )
+    if regime is None:
+        return None
+    if regime is StlRegime.CJA39A and first_qualifying_report is not None:
+        return min(
+            add_months(offence_date, r.s39a_cap_months),
+            add_months(first_qualifying_report, r.s39a_report_months),
+        )
+    return add_months(offence_date, r.stl_months)
+
+
+def comms_act_stl(offence_date: date, knowledge_on: date, *, rules: ClockRules | None = None) -> date:
+    """Communications Act 2003 s.127(5): last day to lay the information.
+
+    Both periods are "beginning with" a day, so each ends the day before the corresponding date:
+    min(offence + 36 months - 1 day, knowledge + 6 months - 1 day). Evidence sufficient 15 Jan 2025 ->
+    14 Jul 2025; offence 1 Feb 2023 -> cap 31 Jan 2026.
+    """
+    _check_date(offence_date, "offence_date")
+    _check_date(knowledge_on, "knowledge_on")
+    _check_not_before(offence_date, "offence date", knowledge_on, "prosecutor's knowledge dated")
+    r = _rules(rules)
+    one = timedelta(days=1)
+    return min(
+        add_months(offence_date, r.comms_act_cap_months) - one,
+        add_months(knowledge_on, r.comms_act_knowledge_months) - one,
+    )
+
+
+def stl_within_eight_weeks(stl: date | None, on: date, *, rules: ClockRules | None = None) -> bool:
+    """JJP joint local principle 9: ``on <= stl <= on + 56 days``. STL 1 Dec 2025: flagged from 6 Oct."""
+    stl = _check_optional_date(stl, "stl")
+    _check_date(on, "on")
+    if stl is None:
+        return False
+    return on <= stl <= on + timedelta(days=_rules(rules).stl_flag_days)
+
+
+def is_time_barred(stl: date | None, on: date) -> bool:
+    """The STL has passed: ``on > stl``. STL 1 Dec 2025: time-barred from 2 Dec 2025."""
+    stl = _check_optional_date(stl, "stl")
+    _check_date(on, "on")
+    return stl is not None and on > stl
+
+
+# --------------------------------------------------------------------------------------------------
+# Victims' Code (domain-rules.md section 4)
+# --------------------------------------------------------------------------------------------------
+
+
+def victim_update_due(
+    event_on: date,
+    *,
+    enhanced: bool,
+    rules: ClockRules | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> date:
+    """Right 6: tell the victim within 1 working day (enhanced) or 5 (standard) of the decision or event."""
+    _check_date(event_on, "event_on")
+    r = _rules(rules)
+    days = r.victim_update_enhanced_working_days if enhanced else r.victim_update_standard_working_days
+    return add_working_days(event_on, days, calendar=calendar)
+
+
+def victim_support_referral_due(
+    reported_on: date, *, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None
+) -> date:
+    """Right 4: details to victim support services within 2 working days (working-day basis UNCONFIRMED)."""
+    _check_date(reported_on, "reported_on")
+    days = _rules(rules).victim_support_referral_working_days
+    return add_working_days(reported_on, days, calendar=calendar)
+
+
+# --------------------------------------------------------------------------------------------------
+# Protective orders (domain-rules.md section 6)
+# --------------------------------------------------------------------------------------------------
+
+
+def dapn_hearing_due(
+    served_at: datetime, *, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None
+) -> datetime:
+    """DA Act 2021 s.29(2)-(3): latest DAPO hearing, 48 hours after the DAPN was given.
+
+    Counted in Europe/London wall-clock hours, skipping every whole disregarded London calendar day
+    (Sunday, Christmas Day, Good Friday, bank holiday). Served on a disregarded day, counting starts at
+    00:00 of the next day that is not disregarded. Returns an aware Europe/London datetime.
+
+    UK clock changes happen on Sundays, which are disregarded, so wall-clock and elapsed hours agree on
+    every counted day.
+    """
+    _check_aware(served_at, "served_at")
+    cal = _calendar_or_active(calendar)
+    remaining = timedelta(hours=_rules(rules).dapn_hearing_hours)
+    local = served_at.astimezone(LONDON)
+    cursor = local.replace(tzinfo=None)  # London wall-clock time
+    while True:
+        day = cursor.date()
+        next_midnight = datetime.combine(day + timedelta(days=1), time())
+        if not cal.is_dapn_disregarded(day):
+            available = next_midnight - cursor
+            if remaining <= available:
+                return (cursor + remaining).replace(tzinfo=LONDON)
+            remaining -= available
+        cursor = next_midnight
+
+
+# --------------------------------------------------------------------------------------------------
+# Clock state and "today"
+# --------------------------------------------------------------------------------------------------
+
+
+class ClockState(StrEnum):
+    NOT_STARTED = "not_started"
+    RUNNING = "running"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    MET = "met"
+    MISSED = "missed"
+
+
+def clock_state(
+    *,
+    due_on: date | None,
+    today: date,
+    stopped_on: date | None = None,
+    due_soon_days: int | None = None,
+    rules: ClockRules | None = None,
+) -> ClockState:
+    """State of one clock on the London date ``today`` (the SQL sweep mirrors this exactly).
+
+    * ``due_on`` is None -> NOT_STARTED.
+    * stopped: MET if ``stopped_on <= due_on`` else MISSED.
+    * open: OVERDUE if ``today > due_on``; DUE_SOON if ``today >= due_on - due_soon_days``; else RUNNING.
+    """
+    due = _check_optional_date(due_on, "due_on")
+    _check_date(today, "today")
+    stopped = _check_optional_date(stopped_on, "stopped_on")
+    soon = _rules(rules).due_soon_days if due_soon_days is None else due_soon_days
+    _check_int(soon, "due_soon_days", minimum=0)
+    if due is None:
+        return ClockState.NOT_STARTED
+    if stopped is not None:
+        return ClockState.MET if stopped <= due else ClockState.MISSED
+    if today > due:
+        return ClockState.OVERDUE
+    if today >= due - timedelta(days=soon):
+        return ClockState.DUE_SOON
+    return ClockState.RUNNING
+
+
+def london_today(now: datetime) -> date:
+    """The Europe/London calendar date of an aware instant (00:30 BST 1 Jul is 1 Jul, not UTC 30 Jun)."""
+    _check_aware(now, "now")
+    return now.astimezone(LONDON).date()
+
+
+def reported_after_offence_check(offence_date: date, reported_on: date) -> None:
+    """ValueError if the report is dated before the offence (a report can never precede it)."""
+    _check_date(offence_date, "offence_date")
+    _check_date(reported_on, "reported_on")
+    _check_not_before(offence_date, "offence date", reported_on, "report dated")

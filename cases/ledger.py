@@ -1,0 +1,273 @@
+"""The clock ledger: opening, stopping and recomputing ``Clock`` rows, and the set-based sweep.
+
+Services in every app call these; nothing else writes clocks. Due dates come from the pure rules in
+``cases/clocks.py``; this module only knows which rule each kind of clock uses and how to store it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import clocks
+from .models import BankHolidayOverride, Case, Clock, ClockEvent, Offence, OffenceType, SweepRun
+
+_calendar_key: tuple[Any, ...] | None = None
+
+
+def london_today() -> datetime.date:
+    """Today in Europe/London (not the UTC date: 00:30 BST is already tomorrow)."""
+    return clocks.london_today(timezone.now())
+
+
+def sync_rules() -> None:
+    """Make the pure module's active rules and calendar match settings and the holiday override table.
+
+    One small query; the calendar is rebuilt only when the overrides changed, so every process (web, worker)
+    picks up an administrator's change on its next piece of deadline work."""
+    global _calendar_key
+    clocks.configure(rules=clocks.ClockRules(**settings.JJP_RULES))
+    overrides = tuple(BankHolidayOverride.objects.order_by("day").values_list("day", "action"))
+    if overrides != _calendar_key:
+        clocks.configure(
+            calendar=clocks.HolidayCalendar(
+                add=[d for d, a in overrides if a == BankHolidayOverride.Action.ADD],
+                remove=[d for d, a in overrides if a == BankHolidayOverride.Action.REMOVE],
+            )
+        )
+        _calendar_key = overrides
+
+
+def ledger_state(*, kind: str, due_on: datetime.date, warn_on: datetime.date, today: datetime.date) -> str:
+    """The state of an open clock on ``today``. The sweep's SQL computes exactly this (tested to agree)."""
+    if today > due_on:
+        return Clock.State.TIME_BARRED if kind in Clock.STL_KINDS else Clock.State.OVERDUE
+    if today >= warn_on:
+        return Clock.State.DUE_SOON
+    return Clock.State.RUNNING
+
+
+def _warn_days(kind: str) -> int:
+    rules = clocks.active_rules()
+    return rules.stl_flag_days if kind in Clock.STL_KINDS else rules.due_soon_days
+
+
+def stl_due(offence: Offence, case: Case, *, kind: str = Clock.Kind.STL) -> datetime.date | None:
+    """The statutory time limit of an offence (or, for ``stl_common_assault``, of the common assault it could
+    be reduced to), from the pure rules. None when no limit applies."""
+    otype = offence.offence_type
+    if kind == Clock.Kind.STL_COMMON_ASSAULT:
+        return clocks.stl_expiry(
+            offence.committed_on,
+            summary_only=True,
+            da_common_assault=case.domestic_abuse,
+            first_qualifying_report=case.first_qualifying_report_on,
+        )
+    if otype.stl_regime == OffenceType.StlRegime.CA_S127:
+        # Without the knowledge date, the earliest it could be (the offence day) gives the safe, early limit.
+        return clocks.comms_act_stl(offence.committed_on, offence.prosecutor_knowledge_on or offence.committed_on)
+    return clocks.stl_expiry(
+        offence.committed_on,
+        summary_only=otype.summary_only,
+        da_common_assault=case.domestic_abuse and otype.stl_regime == OffenceType.StlRegime.CJA_S39A,
+        first_qualifying_report=case.first_qualifying_report_on,
+    )
+
+
+def due_for(clock: Clock) -> tuple[datetime.date, datetime.datetime | None]:
+    """Recompute a clock's due date from its subject and the rules: the one dispatch on kind."""
+    kind = clock.kind
+    if kind == Clock.Kind.INVESTIGATION:
+        return clocks.investigation_due(clock.case.reported_on), None
+    if kind == Clock.Kind.CHARGING_DECISION:
+        return clocks.charging_decision_due(clock.referral.received_on), None
+    if kind == Clock.Kind.CHARGE:
+        return clocks.charge_due(clock.started_on), None
+    if kind in Clock.STL_KINDS:
+        due = stl_due(clock.offence, clock.case, kind=kind)
+        if due is None:
+            raise ValueError(f"{clock.offence} has no statutory time limit")
+        return due, None
+    if kind == Clock.Kind.VICTIM_UPDATE:
+        return clocks.victim_update_due(clock.started_on, enhanced=bool(clock.params.get("enhanced", True))), None
+    if kind == Clock.Kind.ACTION:
+        return clock.action.due_on, None
+    if kind in (Clock.Kind.ORDER_EXPIRY, Clock.Kind.BAIL_EXPIRY):
+        return clock.order.expires_on, None
+    if kind == Clock.Kind.DAPN_HEARING:
+        due_at = clocks.dapn_hearing_due(clock.order.served_at)
+        return timezone.localdate(due_at), due_at
+    raise ValueError(f"unknown clock kind {kind!r}")
+
+
+def clock_open(
+    *,
+    case: Case,
+    kind: str,
+    side: str,
+    started_on: datetime.date,
+    label: str = "",
+    today: datetime.date | None = None,
+    params: dict[str, Any] | None = None,
+    **subject: Any,
+) -> Clock:
+    """Open a clock, compute its due date and its state for today, and record a crossing at once when it is
+    already due soon, overdue or time-barred (so a case arriving with its STL within eight weeks is flagged
+    on receipt, not at the next sweep)."""
+    today = today or london_today()
+    clock = Clock(case=case, kind=kind, side=side, started_on=started_on, label=label, params=params or {}, **subject)
+    clock.due_on, clock.due_at = due_for(clock)
+    clock.warn_on = min(clock.due_on, max(started_on, clock.due_on - datetime.timedelta(days=_warn_days(kind))))
+    clock.state = ledger_state(kind=kind, due_on=clock.due_on, warn_on=clock.warn_on, today=today)
+    clock.save()
+    if clock.state != Clock.State.RUNNING:
+        ClockEvent.objects.get_or_create(
+            clock=clock,
+            to_state=clock.state,
+            crossed_on=today,
+            defaults={"case": case, "kind": kind, "from_state": Clock.State.RUNNING},
+        )
+    return clock
+
+
+def clock_stop(clock: Clock, *, on: datetime.date, outcome: str | None = None) -> Clock:
+    """Stop a clock: met when stopped on or before its due date, else missed, unless an outcome is given
+    (superseded, cancelled)."""
+    if clock.stopped_on is not None:
+        return clock
+    clock.stopped_on = on
+    clock.state = outcome or (Clock.State.MET if on <= clock.due_on else Clock.State.MISSED)
+    clock.state_changed_at = timezone.now()
+    clock.save(update_fields=["stopped_on", "state", "state_changed_at"])
+    return clock
+
+
+def clocks_stop(qs: Iterable[Clock], *, on: datetime.date, outcome: str | None = None) -> int:
+    n = 0
+    for clock in qs:
+        clock_stop(clock, on=on, outcome=outcome)
+        n += 1
+    return n
+
+
+def clocks_recompute(qs: Iterable[Clock], *, today: datetime.date | None = None) -> int:
+    """Recompute the due dates (and states) of open clocks after their inputs changed: an offence date, the
+    first qualifying report, a bank holiday override. Returns how many changed."""
+    today = today or london_today()
+    changed = 0
+    for clock in qs:
+        due_on, due_at = due_for(clock)
+        warn_on = min(due_on, max(clock.started_on, due_on - datetime.timedelta(days=_warn_days(clock.kind))))
+        state = ledger_state(kind=clock.kind, due_on=due_on, warn_on=warn_on, today=today)
+        if (due_on, due_at, warn_on, state) != (clock.due_on, clock.due_at, clock.warn_on, clock.state):
+            old_state = clock.state
+            clock.due_on, clock.due_at, clock.warn_on, clock.state = due_on, due_at, warn_on, state
+            clock.state_changed_at = timezone.now()
+            clock.save(update_fields=["due_on", "due_at", "warn_on", "state", "state_changed_at"])
+            if state != old_state and state != Clock.State.RUNNING:
+                ClockEvent.objects.get_or_create(
+                    clock=clock,
+                    to_state=state,
+                    crossed_on=today,
+                    defaults={"case": clock.case, "kind": clock.kind, "from_state": old_state},
+                )
+            changed += 1
+    return changed
+
+
+def stl_clocks_sync(case: Case, *, today: datetime.date | None = None) -> None:
+    """Make the case's open STL clocks match its offences: one per summary-only offence, one common-assault
+    clock per assault that could be reduced to common assault in a domestic abuse case."""
+    wanted: set[tuple[str, int]] = set()
+    for offence in case.offences.select_related("offence_type"):
+        otype = offence.offence_type
+        if otype.stl_regime != OffenceType.StlRegime.NONE:
+            wanted.add((Clock.Kind.STL, offence.pk))
+        if otype.reducible_to_common_assault and case.domestic_abuse:
+            wanted.add((Clock.Kind.STL_COMMON_ASSAULT, offence.pk))
+    existing = {
+        (c.kind, c.offence_id): c for c in case.clocks.open().filter(kind__in=Clock.STL_KINDS).select_related("offence__offence_type")
+    }
+    for key, clock in existing.items():
+        if key not in wanted:
+            clock_stop(clock, on=today or london_today(), outcome=Clock.State.CANCELLED)
+    clocks_recompute([c for k, c in existing.items() if k in wanted], today=today)
+    for kind, offence_id in wanted - existing.keys():
+        offence = case.offences.select_related("offence_type").get(pk=offence_id)
+        label = offence.offence_type.title if kind == Clock.Kind.STL else f"Common assault (from {offence.offence_type.title})"
+        clock_open(
+            case=case,
+            kind=kind,
+            side=Clock.Side.POLICE,
+            started_on=offence.committed_on,
+            label=label,
+            today=today,
+            offence=offence,
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The sweep
+# --------------------------------------------------------------------------------------------------------------
+
+_SWEEP_LOCK_KEY = 7_120_001  # pg advisory lock: one sweep at a time
+
+# One statement: compute every open clock's state for today from its indexed dates, update only the rows whose
+# state changes, and record each crossing once. The state expression mirrors ledger_state() above.
+_SWEEP_SQL = """
+WITH target AS (
+    SELECT id, case_id, kind, state AS old_state,
+           CASE WHEN %(today)s > due_on
+                THEN CASE WHEN kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
+                WHEN %(today)s >= warn_on THEN 'due_soon'
+                ELSE 'running' END AS new_state
+    FROM cases_clock
+    WHERE stopped_on IS NULL
+), changed AS (
+    UPDATE cases_clock c
+    SET state = t.new_state, state_changed_at = %(now)s
+    FROM target t
+    WHERE c.id = t.id AND c.stopped_on IS NULL AND c.state <> t.new_state
+    RETURNING c.id, c.case_id, c.kind, t.old_state, t.new_state
+), recorded AS (
+    INSERT INTO cases_clockevent (clock_id, case_id, kind, from_state, to_state, crossed_on, created_at, sweep_run_id)
+    SELECT id, case_id, kind, old_state, new_state, %(today)s, %(now)s, %(run)s
+    FROM changed
+    WHERE new_state <> 'running'
+    ON CONFLICT ON CONSTRAINT cases_clockevent_once_per_day DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM recorded)
+"""
+
+
+def sweep(*, today: datetime.date | None = None) -> SweepRun:
+    """Move every open clock's state on for the London ``today``. Idempotent (a second run changes nothing)
+    and safe when two run at once (an advisory lock makes the second skip). Records the run."""
+    sync_rules()
+    today = today or london_today()
+    run = SweepRun.objects.create(started_at=timezone.now(), today=today)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SWEEP_LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    run.status = SweepRun.Status.SKIPPED
+                else:
+                    cursor.execute(_SWEEP_SQL, {"today": today, "now": timezone.now(), "run": run.pk})
+                    run.examined, run.events = cursor.fetchone()
+                    run.status = SweepRun.Status.DONE
+    except Exception as exc:
+        run.status = SweepRun.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"
+        run.finished_at = timezone.now()
+        run.save()
+        raise
+    run.finished_at = timezone.now()
+    run.save()
+    return run

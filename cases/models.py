@@ -1,0 +1,576 @@
+"""The shared case record: organisations, people, cases, offences, the timeline and the clock ledger.
+
+Reads start from ``Case.objects.visible_to(user)`` (see ``cases/selectors.py``); writes go through the services
+in ``cases/services.py`` and the other apps' services. Case data is never cascade-deleted.
+"""
+
+from __future__ import annotations
+
+import pghistory
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+
+from .selectors import CaseQuerySet, ClockQuerySet
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    """A named check constraint that keeps a TextChoices column inside its choices."""
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class OrganisationKind(models.TextChoices):
+    FORCE = "force", "Police force"
+    CPS_AREA = "cps_area", "CPS Area"
+
+
+class Organisation(models.Model):
+    """A police force or a CPS Area. Each of the 43 territorial forces of England and Wales belongs to one of
+    the 14 CPS Areas; CPS Direct is an Area with no forces. Loaded by a data migration."""
+
+    Kind = OrganisationKind
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    code = models.CharField(max_length=10, unique=True, help_text="Short code, e.g. the force's PNC code 'GMP'.")
+    name = models.CharField(max_length=120, unique=True)
+    area = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="forces",
+        help_text="For a force: the CPS Area that prosecutes its cases.",
+    )
+    is_pilot = models.BooleanField(default=False, help_text="A Joint Justice Plan pilot site.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            _choices_check("kind", OrganisationKind, "%(app_label)s_%(class)s_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind="force", area__isnull=False) | Q(kind="cps_area", area__isnull=True),
+                name="%(app_label)s_%(class)s_force_has_area",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_force(self) -> bool:
+        return self.kind == self.Kind.FORCE
+
+
+class Role(models.TextChoices):
+    """What a person does. Police roles belong to a force, CPS roles to a CPS Area; the others to either."""
+
+    OIC = "oic", "Officer in charge"
+    POLICE_SUPERVISOR = "police_supervisor", "Police supervisor"
+    TRIAGE_OFFICER = "triage_officer", "Criminal justice unit / triage officer"
+    PROSECUTOR = "prosecutor", "Prosecutor"
+    LEGAL_MANAGER = "legal_manager", "CPS legal manager"
+    VICTIM_LIAISON = "victim_liaison", "Witness care / victim liaison officer"
+    PANEL_MEMBER = "panel_member", "Scrutiny panel member"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+POLICE_ROLES = frozenset({Role.OIC, Role.POLICE_SUPERVISOR, Role.TRIAGE_OFFICER})
+CPS_ROLES = frozenset({Role.PROSECUTOR, Role.LEGAL_MANAGER})
+
+
+class User(AbstractUser):
+    """A member of staff. Belongs to exactly one force or CPS Area and holds one or more roles there.
+    Superusers are system operators; everyone else sees only what ``Case.objects.visible_to`` allows."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(roles__contained_by=Role.values), name="%(app_label)s_%(class)s_roles_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_superuser=True) | Q(organisation__isnull=False) | Q(is_active=False),
+                name="%(app_label)s_%(class)s_staff_have_organisation",
+            ),
+        ]
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r in self.roles for r in roles)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+@pghistory.track()
+class Person(models.Model):
+    """A suspect, with an identity that spans cases so that repeat offending can be seen across forces."""
+
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField(null=True, blank=True)
+    pnc_id = models.CharField(
+        "PNC ID", max_length=20, null=True, blank=True, unique=True, help_text="Police National Computer ID."
+    )
+    high_harm_repeat_offender = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        indexes = [models.Index(fields=["family_name", "given_name"], name="cases_person_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class OffenceTypeModeOfTrial(models.TextChoices):
+    SUMMARY = "summary", "Summary only"
+    EITHER_WAY = "either_way", "Either way"
+    INDICTABLE = "indictable", "Indictable only"
+
+
+class OffenceTypeStlRegime(models.TextChoices):
+    NONE = "none", "No statutory time limit"
+    MCA_S127 = "mca_s127", "MCA 1980 s.127: 6 months"
+    CJA_S39A = "cja_s39a", "CJA 1988 s.39A for domestic abuse, else MCA s.127"
+    CA_S127 = "ca2003_s127", "CA 2003 s.127(5): 3 years and 6 months from knowledge"
+
+
+class OffenceType(models.Model):
+    """A row of the offence reference table: the statute, the mode of trial and which time-limit regime
+    applies (domain-rules.md section 8). Only summary-only offences have a statutory time limit."""
+
+    ModeOfTrial = OffenceTypeModeOfTrial
+    StlRegime = OffenceTypeStlRegime
+
+    code = models.CharField(max_length=30, unique=True)
+    title = models.CharField(max_length=200)
+    statute = models.CharField(max_length=100)
+    mode_of_trial = models.CharField(max_length=12, choices=ModeOfTrial.choices)
+    stl_regime = models.CharField(max_length=12, choices=StlRegime.choices)
+    is_common_assault = models.BooleanField(
+        default=False, help_text="Common assault or battery (CJA 1988 s.39): the s.39A extension can apply."
+    )
+    course_of_conduct = models.BooleanField(default=False, help_text="Time runs from the last act.")
+    reducible_to_common_assault = models.BooleanField(
+        default=False,
+        help_text="An assault that may later be reduced to common assault: track the common-assault time limit "
+        "too, because the reduction is barred once it passes (Dougall v CPS [2018]).",
+    )
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            _choices_check("mode_of_trial", OffenceTypeModeOfTrial, "%(app_label)s_%(class)s_mode_valid"),
+            _choices_check("stl_regime", OffenceTypeStlRegime, "%(app_label)s_%(class)s_regime_valid"),
+            models.CheckConstraint(
+                condition=Q(mode_of_trial="summary") | Q(stl_regime="none"),
+                name="%(app_label)s_%(class)s_stl_only_summary",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.statute})"
+
+    @property
+    def summary_only(self) -> bool:
+        return self.mode_of_trial == self.ModeOfTrial.SUMMARY
+
+
+class CaseStatus(models.TextChoices):
+    REPORTED = "reported", "Reported"
+    INVESTIGATION = "investigation", "Under investigation"
+    REFERRED = "referred", "Referred to CPS"
+    ACTION_PLAN = "action_plan", "Action plan with police"
+    DECIDED = "decided", "Decided: charge"
+    CHARGED = "charged", "Charged"
+    NO_FURTHER_ACTION = "nfa", "No further action"
+    OUT_OF_COURT = "out_of_court", "Out-of-court resolution"
+    AT_COURT = "at_court", "At court"
+    CONCLUDED = "concluded", "Concluded"
+
+
+class CaseRiskLevel(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class CaseRiskTool(models.TextChoices):
+    DASH = "dash", "DASH RIC"
+    DARA = "dara", "DARA"
+    NONE = "", "Not assessed"
+
+
+class CaseQualifyingReportKind(models.TextChoices):
+    WITNESS_STATEMENT = "witness_statement", "Witness statement (s.39A(2))"
+    VRI = "vri", "Video-recorded interview (s.39A(3))"
+    NONE = "", "None yet"
+
+
+@pghistory.track()
+class Case(models.Model):
+    """A domestic abuse case, from the report to police to its conclusion. Police own it (its force); CPS see
+    it once it is referred to their Area. The URN is unique within the force."""
+
+    Status = CaseStatus
+
+    CLOSED_STATUSES = ("nfa", "out_of_court", "concluded")
+
+    RiskLevel = CaseRiskLevel
+    RiskTool = CaseRiskTool
+    QualifyingReportKind = CaseQualifyingReportKind
+
+    force = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
+    urn = models.CharField("URN", max_length=20, help_text="Unique reference number, unique within the force.")
+    cps_area = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referred_cases",
+        help_text="Set when the case is first referred to CPS; its staff then see the case.",
+    )
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.REPORTED)
+    domestic_abuse = models.BooleanField(default=True, help_text="Meets the DA Act 2021 s.1 definition.")
+    summary = models.TextField(blank=True, help_text="A short neutral summary for the people working the case.")
+    reported_on = models.DateField(help_text="The date the offence was reported to police.")
+    first_qualifying_report_on = models.DateField(
+        null=True, blank=True, help_text="First witness statement or VRI (CJA 1988 s.39A conditions A or B)."
+    )
+    first_qualifying_report_kind = models.CharField(
+        max_length=20, choices=QualifyingReportKind.choices, blank=True, default=""
+    )
+    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices, default=RiskLevel.UNKNOWN)
+    risk_tool = models.CharField(max_length=4, choices=RiskTool.choices, blank=True, default="")
+    children_in_household = models.BooleanField(default=False)
+    police_perpetrated = models.BooleanField(default=False, help_text="The suspect works for the police.")
+    restricted = models.BooleanField(
+        default=False, help_text="Only the named users below may see this case (police-perpetrated abuse)."
+    )
+    restricted_to = models.ManyToManyField("cases.User", blank=True, related_name="restricted_cases")
+    high_harm_repeat_offender = models.BooleanField(default=False)
+    oic = models.ForeignKey(
+        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="oic_cases"
+    )
+    suspects = models.ManyToManyField(Person, blank=True, related_name="cases")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-reported_on", "urn"]
+        constraints = [
+            models.UniqueConstraint(fields=["force", "urn"], name="%(app_label)s_%(class)s_urn_unique_per_force"),
+            _choices_check("status", CaseStatus, "%(app_label)s_%(class)s_status_valid"),
+            _choices_check("risk_level", CaseRiskLevel, "%(app_label)s_%(class)s_risk_level_valid"),
+            _choices_check("risk_tool", CaseRiskTool, "%(app_label)s_%(class)s_risk_tool_valid"),
+            _choices_check(
+                "first_qualifying_report_kind", CaseQualifyingReportKind, "%(app_label)s_%(class)s_fqr_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_qualifying_report_on__isnull=True, first_qualifying_report_kind="")
+                | (Q(first_qualifying_report_on__isnull=False) & ~Q(first_qualifying_report_kind="")),
+                name="%(app_label)s_%(class)s_fqr_date_and_kind_together",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_qualifying_report_on__isnull=True)
+                | Q(first_qualifying_report_on__gte=F("reported_on")),
+                name="%(app_label)s_%(class)s_fqr_not_before_report",
+            ),
+            models.CheckConstraint(
+                condition=Q(restricted=False) | Q(police_perpetrated=True),
+                name="%(app_label)s_%(class)s_restricted_only_police_perpetrated",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["force", "status"], name="cases_case_force_status_idx"),
+            models.Index(fields=["cps_area", "status"], name="cases_case_area_status_idx"),
+            models.Index(fields=["updated_at"], name="cases_case_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.urn
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
+
+
+@pghistory.track()
+class Offence(models.Model):
+    """An offence alleged in a case. For a course of conduct, ``committed_from`` is the first act and
+    ``committed_on`` the last: time limits run from the last act."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="offences")
+    offence_type = models.ForeignKey(OffenceType, on_delete=models.PROTECT, related_name="offences")
+    suspect = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="offences")
+    committed_from = models.DateField(null=True, blank=True, help_text="First act of a course of conduct.")
+    committed_on = models.DateField(help_text="The offence date, or the last act of a course of conduct.")
+    prosecutor_knowledge_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="CA 2003 s.127(5): when evidence the prosecutor thinks sufficient came to their knowledge.",
+    )
+    particulars = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["committed_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(committed_from__isnull=True) | Q(committed_from__lte=F("committed_on")),
+                name="%(app_label)s_%(class)s_dates_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(prosecutor_knowledge_on__isnull=True)
+                | Q(prosecutor_knowledge_on__gte=F("committed_on")),
+                name="%(app_label)s_%(class)s_knowledge_after_offence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offence_type.title} on {self.committed_on:%d %b %Y}"
+
+
+class CaseEvent(models.Model):
+    """One entry on a case's timeline, in words a caseworker reads: who did what, when, and why. Written only
+    by services. (Row-level before/after history for auditors is kept separately by pghistory triggers.)"""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=40)
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey("cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    summary = models.CharField(max_length=300)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["case", "occurred_at"], name="cases_event_case_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.summary}"
+
+
+class ClockKind(models.TextChoices):
+    INVESTIGATION = "investigation", "Investigation (21 days)"
+    CHARGING_DECISION = "charging_decision", "Charging decision (10 working days)"
+    CHARGE = "charge", "Charge (7 days)"
+    STL = "stl", "Statutory time limit"
+    STL_COMMON_ASSAULT = "stl_common_assault", "Common assault time limit (reduction)"
+    VICTIM_UPDATE = "victim_update", "Victims' Code update"
+    ACTION = "action", "Action plan action"
+    ORDER_EXPIRY = "order_expiry", "Protective order expiry"
+    DAPN_HEARING = "dapn_hearing", "DAPO hearing after a DAPN (48 hours)"
+    BAIL_EXPIRY = "bail_expiry", "Pre-charge bail expiry"
+
+
+class ClockSide(models.TextChoices):
+    POLICE = "police", "Police"
+    CPS = "cps", "CPS"
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "Running"
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+    TIME_BARRED = "time_barred", "Time-barred"
+    MET = "met", "Met"
+    MISSED = "missed", "Missed"
+    SUPERSEDED = "superseded", "Superseded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=["state", "state_changed_at"])),
+    pghistory.DeleteEvent(),
+)
+class Clock(models.Model):
+    """One deadline on a case: the clock ledger. Every deadline in the product is a row here, whatever it is
+    about, so that one sweep, one alert path, one dashboard query and one set of timeliness figures serve all.
+
+    ``due_on`` comes from the pure rules in ``cases/clocks.py``; ``warn_on`` is when it becomes "due soon"
+    (for a statutory time limit: eight weeks before). The periodic sweep moves ``state`` on with one set-based
+    UPDATE; each change writes a ``ClockEvent``. (State changes are logged there rather than in the row
+    history, so that the sweep stays a single statement.)"""
+
+    Kind = ClockKind
+    Side = ClockSide
+    State = ClockState
+
+    OPEN_STATES = ("running", "due_soon", "overdue", "time_barred")
+    STL_KINDS = ("stl", "stl_common_assault")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="clocks")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    side = models.CharField(max_length=6, choices=Side.choices)
+    label = models.CharField(max_length=200, blank=True, help_text="What it is about, in a few words.")
+    # The row it is about (at most one, by kind).
+    offence = models.ForeignKey(Offence, on_delete=models.PROTECT, null=True, blank=True, related_name="clocks")
+    referral = models.ForeignKey(
+        "charging.ChargingReferral", on_delete=models.PROTECT, null=True, blank=True, related_name="clocks"
+    )
+    action = models.ForeignKey(
+        "charging.Action", on_delete=models.PROTECT, null=True, blank=True, related_name="clocks"
+    )
+    order = models.ForeignKey(
+        "victims.ProtectiveOrder", on_delete=models.PROTECT, null=True, blank=True, related_name="clocks"
+    )
+    victim = models.ForeignKey(
+        "victims.Victim", on_delete=models.PROTECT, null=True, blank=True, related_name="clocks"
+    )
+    started_on = models.DateField()
+    due_on = models.DateField()
+    due_at = models.DateTimeField(null=True, blank=True, help_text="For hour-based deadlines (DAPN hearing).")
+    warn_on = models.DateField(help_text="From this day the clock is due soon.")
+    stopped_on = models.DateField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Inputs of the rule, e.g. enhanced rights.")
+
+    objects = ClockQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            _choices_check("kind", ClockKind, "%(app_label)s_%(class)s_kind_valid"),
+            _choices_check("side", ClockSide, "%(app_label)s_%(class)s_side_valid"),
+            _choices_check("state", ClockState, "%(app_label)s_%(class)s_state_valid"),
+            models.CheckConstraint(condition=Q(warn_on__lte=F("due_on")), name="%(app_label)s_%(class)s_warn_before_due"),
+            models.CheckConstraint(
+                condition=Q(stopped_on__isnull=True, state__in=["running", "due_soon", "overdue", "time_barred"])
+                | Q(stopped_on__isnull=False, state__in=["met", "missed", "superseded", "cancelled"]),
+                name="%(app_label)s_%(class)s_state_matches_stop",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="charging_decision") | Q(referral__isnull=False),
+                name="%(app_label)s_%(class)s_charging_has_referral",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["stl", "stl_common_assault"]) | Q(offence__isnull=False),
+                name="%(app_label)s_%(class)s_stl_has_offence",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="action") | Q(action__isnull=False), name="%(app_label)s_%(class)s_action_has_action"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["order_expiry", "dapn_hearing", "bail_expiry"]) | Q(order__isnull=False),
+                name="%(app_label)s_%(class)s_order_kinds_have_order",
+            ),
+            # One open clock of a kind per subject: services re-open by stopping the old one first.
+            models.UniqueConstraint(
+                fields=["case", "kind", "offence", "referral", "action", "order", "victim"],
+                condition=Q(stopped_on__isnull=True),
+                nulls_distinct=False,
+                name="%(app_label)s_%(class)s_one_open_per_subject",
+            ),
+        ]
+        indexes = [
+            # The sweep ("which open clocks change state today") and the deadline dashboards and digests.
+            models.Index(
+                fields=["due_on"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_due_idx"
+            ),
+            models.Index(
+                fields=["case", "kind"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_case_idx"
+            ),
+            models.Index(fields=["state", "due_on"], name="cases_clock_state_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} due {self.due_on:%d %b %Y} ({self.get_state_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stopped_on is None
+
+
+class SweepRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped: another run held the lock"
+    FAILED = "failed", "Failed"
+
+
+class SweepRun(models.Model):
+    """A record of one run of the clock sweep, for administrators: when, for which London day, what it
+    changed, and any error."""
+
+    Status = SweepRunStatus
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    today = models.DateField(help_text="The Europe/London date the run computed states for.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    examined = models.PositiveIntegerField(default=0, help_text="Open clocks whose state changed.")
+    events = models.PositiveIntegerField(default=0, help_text="Threshold crossings recorded.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [_choices_check("status", SweepRunStatus, "%(app_label)s_%(class)s_status_valid")]
+
+    def __str__(self) -> str:
+        return f"Sweep {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class ClockEvent(models.Model):
+    """A clock crossing a threshold (due soon, overdue, time-barred), recorded by the sweep or a service. The
+    alerts read these; the unique key makes a repeated or concurrent sweep record nothing twice."""
+
+    clock = models.ForeignKey(Clock, on_delete=models.PROTECT, related_name="events")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="clock_events")
+    kind = models.CharField(max_length=20, choices=Clock.Kind.choices)
+    from_state = models.CharField(max_length=12, choices=Clock.State.choices)
+    to_state = models.CharField(max_length=12, choices=Clock.State.choices)
+    crossed_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sweep_run = models.ForeignKey(SweepRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clock", "to_state", "crossed_on"], name="%(app_label)s_%(class)s_once_per_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="cases_clockevent_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.clock}: {self.from_state} -> {self.to_state} on {self.crossed_on}"
+
+
+class BankHolidayOverrideAction(models.TextChoices):
+    ADD = "add", "Add as a bank holiday"
+    REMOVE = "remove", "Remove: not a bank holiday"
+
+
+@pghistory.track()
+class BankHolidayOverride(models.Model):
+    """An administrator's correction to the England and Wales bank holiday list from the ``holidays`` package:
+    a newly proclaimed holiday to add, or a day to remove. Saving one recomputes the deadlines it affects."""
+
+    Action = BankHolidayOverrideAction
+
+    day = models.DateField(unique=True)
+    action = models.CharField(max_length=6, choices=Action.choices)
+    reason = models.CharField(max_length=200, help_text="E.g. the proclamation.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [_choices_check("action", BankHolidayOverrideAction, "%(app_label)s_%(class)s_action_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.get_action_display()}"

@@ -1,0 +1,106 @@
+"""Reads: the querysets that carry the product's vocabulary, and the single access gate.
+
+``Case.objects.visible_to(user)`` is the only place that decides who may see a case. Every view, API endpoint,
+export, admin page and email starts from it (or from ``Clock.objects.visible_to``, which is built on it).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+if TYPE_CHECKING:
+    from .models import User
+
+
+OPERATIONAL_ROLES = (
+    "oic",
+    "police_supervisor",
+    "triage_officer",
+    "prosecutor",
+    "legal_manager",
+    "victim_liaison",
+    "administrator",
+)
+
+
+def case_visibility_q(user: Any, prefix: str = "") -> Q | None:
+    """The access rule as a Q over Case fields (``prefix`` lets related models reuse it, e.g. ``"case__"``).
+
+    - inactive or anonymous: nothing (None);
+    - superusers (system operators): everything;
+    - staff of a force with an operational role: the force's cases;
+    - staff of a CPS Area with an operational role: cases referred to the Area;
+    - scrutiny panel members: the cases their panels review;
+    - a restricted (police-perpetrated) case: only the users named on it, on top of the above.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Q()
+    org = user.organisation
+    allowed = Q(pk__in=[])
+    if org is not None and any(role in user.roles for role in OPERATIONAL_ROLES):
+        if org.kind == "force":
+            allowed |= Q(**{f"{prefix}force_id": org.pk})
+        else:
+            allowed |= Q(**{f"{prefix}cps_area_id": org.pk})
+    if "panel_member" in user.roles:
+        from governance.models import PanelReview
+
+        reviewed = PanelReview.objects.filter(panel__members=user).values("case_id")
+        allowed |= Q(**{f"{prefix}pk__in": reviewed})
+    from .models import Case
+
+    named = Case.restricted_to.through.objects.filter(user_id=user.pk).values("case_id")
+    not_restricted = Q(**{f"{prefix}restricted": False}) | Q(**{f"{prefix}pk__in": named})
+    return allowed & not_restricted
+
+
+class CaseQuerySet(models.QuerySet):
+    def visible_to(self, user: User | Any) -> CaseQuerySet:
+        q = case_visibility_q(user)
+        if q is None:
+            return self.none()
+        return self.filter(q)
+
+    def open(self) -> CaseQuerySet:
+        return self.exclude(status__in=("nfa", "out_of_court", "concluded"))
+
+    def stl_within(self, *, on: datetime.date, days: int | None = None) -> CaseQuerySet:
+        """Cases with an open statutory time limit falling within ``days`` (default: the eight-week setting)."""
+        from . import clocks
+
+        limit = on + datetime.timedelta(days=days if days is not None else clocks.active_rules().stl_flag_days)
+        from .models import Clock
+
+        return self.filter(
+            Exists(
+                Clock.objects.open()
+                .filter(case=OuterRef("pk"), kind__in=Clock.STL_KINDS, due_on__gte=on, due_on__lte=limit)
+            )
+        )
+
+    def time_barred(self) -> CaseQuerySet:
+        from .models import Clock
+
+        return self.filter(Exists(Clock.objects.filter(case=OuterRef("pk"), state="time_barred")))
+
+
+class ClockQuerySet(models.QuerySet):
+    def visible_to(self, user: User | Any) -> ClockQuerySet:
+        from .models import Case
+
+        return self.filter(case__in=Case.objects.visible_to(user).values("pk"))
+
+    def open(self) -> ClockQuerySet:
+        return self.filter(stopped_on__isnull=True)
+
+    def overdue(self) -> ClockQuerySet:
+        return self.open().filter(state__in=("overdue", "time_barred"))
+
+    def due_by(self, day: datetime.date) -> ClockQuerySet:
+        return self.open().filter(due_on__lte=day)

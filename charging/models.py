@@ -1,0 +1,299 @@
+"""The charging workflow between police and CPS: referrals, case conversations, decisions, action plans and
+charges. Source: the DA Joint Justice Plan (../shared/seeds/001), the Director's Guidance on Charging (6th ed.),
+and how CPS triage referrals today (../shared/docs/cps-workflow.md). Writes go through ``charging/services.py``.
+"""
+
+from __future__ import annotations
+
+import pghistory
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+
+from cases.models import Case, Offence, _choices_check
+
+
+class TriageReason(models.TextChoices):
+    """Reasons CPS triage rejects a referral as it stands (file-quality failures), as prosecutors record them."""
+
+    MATERIAL_NOT_RECEIVED = "material_not_received", "Case material not correctly received"
+    NO_DISCLOSURE_SCHEDULE = "no_disclosure_schedule", "No or missing disclosure schedule"
+    NO_MG3 = "no_mg3", "No MG3 (report to the crown prosecutor)"
+    NO_SUPERVISOR_COMMENTS = "no_supervisor_comments", "No or incomplete supervisor's comments"
+    NO_DA_CHECKLIST = "no_da_checklist", "No DV (domestic abuse) evidence checklist"
+    NO_MG11S = "no_mg11s", "No or missing MG11s (witness statements)"
+    NO_EXHIBITS = "no_exhibits", "No or missing exhibits"
+    NO_INTERVIEW_SUMMARY = "no_interview_summary", "No summary of interview"
+    NO_SUSPECT_PREVIOUS = "no_suspect_previous", "Missing suspect's previous convictions"
+    NO_WITNESS_PREVIOUS = "no_witness_previous", "Missing victim or witness previous convictions"
+    NO_HARD_MEDIA = "no_hard_media", "Hard media not provided"
+    NO_THIRD_PARTY = "no_third_party", "Third-party material not provided"
+    NO_OIC_CONTACT = "no_oic_contact", "Incomplete OIC contact details"
+
+
+class ChargingReferralKind(models.TextChoices):
+    EARLY_ADVICE = "early_advice", "Early advice"
+    CHARGING_DECISION = "charging_decision", "Charging decision"
+
+
+class ChargingReferralTriage(models.TextChoices):
+    PENDING = "pending", "Awaiting triage"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected: file quality"
+
+
+class ChargingReferralStatus(models.TextChoices):
+    AWAITING_DECISION = "awaiting", "Awaiting decision"
+    ACTION_PLAN = "action_plan", "Action plan issued"
+    DECIDED = "decided", "Decided"
+    REJECTED = "rejected", "Returned at triage"
+
+
+@pghistory.track()
+class ChargingReferral(models.Model):
+    """One submission of a case to CPS, for early advice or a charging decision. Each submission has its own
+    10-working-day charging clock from the day CPS receives it; an action plan ends that submission and the
+    police resubmission is a new referral."""
+
+    Kind = ChargingReferralKind
+    Triage = ChargingReferralTriage
+    Status = ChargingReferralStatus
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referrals")
+    sequence = models.PositiveSmallIntegerField(help_text="1 for the first submission, 2 for the next, ...")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHARGING_DECISION)
+    received_on = models.DateField(help_text="The day CPS received it: the charging clock starts here.")
+    submitted_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    custody = models.BooleanField(default=False, help_text="Suspect in custody: a priority ('red') referral.")
+    triage = models.CharField(max_length=10, choices=Triage.choices, default=Triage.PENDING)
+    triaged_on = models.DateField(null=True, blank=True)
+    triage_reasons = ArrayField(
+        models.CharField(max_length=30, choices=TriageReason.choices), default=list, blank=True
+    )
+    triage_notes = models.TextField(blank=True)
+    respond_by = models.DateField(null=True, blank=True, help_text="When rejected: police must respond by.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.AWAITING_DECISION)
+    closed_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sequence"], name="%(app_label)s_%(class)s_sequence_unique"),
+            _choices_check("kind", ChargingReferralKind, "%(app_label)s_%(class)s_kind_valid"),
+            _choices_check("triage", ChargingReferralTriage, "%(app_label)s_%(class)s_triage_valid"),
+            _choices_check("status", ChargingReferralStatus, "%(app_label)s_%(class)s_status_valid"),
+            models.CheckConstraint(
+                condition=Q(triage_reasons__contained_by=TriageReason.values),
+                name="%(app_label)s_%(class)s_reasons_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(triage="rejected") | ~Q(triage_reasons=[]),
+                name="%(app_label)s_%(class)s_rejection_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(triaged_on__isnull=True) | Q(triaged_on__gte=F("received_on")),
+                name="%(app_label)s_%(class)s_triage_after_receipt",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=F("received_on")),
+                name="%(app_label)s_%(class)s_closed_after_receipt",
+            ),
+            # At most one submission with CPS at a time.
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="awaiting"), name="%(app_label)s_%(class)s_one_awaiting"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "received_on"], name="charging_ref_status_recv_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case} referral {self.sequence} ({self.get_status_display()})"
+
+
+class CaseConversationMode(models.TextChoices):
+    DIGITAL = "digital", "Digital"
+    FACE_TO_FACE = "face_to_face", "Face to face"
+
+
+@pghistory.track()
+class CaseConversation(models.Model):
+    """An early case conversation between the OIC and a prosecutor (JJP joint local principle: hold early case
+    conversations), to agree reasonable lines of inquiry and the early prosecution strategy."""
+
+    Mode = CaseConversationMode
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="conversations")
+    referral = models.ForeignKey(
+        ChargingReferral, on_delete=models.PROTECT, null=True, blank=True, related_name="conversations"
+    )
+    held_on = models.DateField()
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    participants = models.ManyToManyField("cases.User", related_name="+")
+    reasonable_lines_of_inquiry = models.TextField(blank=True)
+    evidential_concerns = models.TextField(blank=True)
+    early_prosecution_strategy = models.TextField(blank=True)
+    protective_orders_considered = models.BooleanField(default=False)
+    protective_orders_notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["held_on", "pk"]
+        constraints = [_choices_check("mode", CaseConversationMode, "%(app_label)s_%(class)s_mode_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.case} conversation on {self.held_on}"
+
+
+class ChargingDecisionTest(models.TextChoices):
+    FULL_CODE = "full_code", "Full Code Test"
+    THRESHOLD = "threshold", "Threshold Test"
+    NONE = "", "Not applied"
+
+
+class ChargingDecisionOutcome(models.TextChoices):
+    CHARGE = "charge", "Charge"
+    NO_FURTHER_ACTION = "nfa", "No further action"
+    OUT_OF_COURT = "out_of_court", "Out-of-court resolution"
+    ACTION_PLAN = "action_plan", "Further information needed: action plan"
+
+
+@pghistory.track()
+class ChargingDecision(models.Model):
+    """A prosecutor's decision on a referral under the Code for Crown Prosecutors: charge (on the Full Code or
+    Threshold Test), no further action, an out-of-court resolution, or further information needed with an
+    action plan."""
+
+    Test = ChargingDecisionTest
+    Outcome = ChargingDecisionOutcome
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    referral = models.OneToOneField(ChargingReferral, on_delete=models.PROTECT, related_name="decision")
+    decided_on = models.DateField()
+    decided_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    test = models.CharField(max_length=10, choices=Test.choices, blank=True, default="")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    evidence_led_viable = models.BooleanField(
+        null=True, blank=True, help_text="Could the case go ahead without the victim's support?"
+    )
+    evidence_led_strategy = models.TextField(blank=True)
+    reasons = models.TextField()
+
+    class Meta:
+        ordering = ["decided_on", "pk"]
+        constraints = [
+            _choices_check("test", ChargingDecisionTest, "%(app_label)s_%(class)s_test_valid"),
+            _choices_check("outcome", ChargingDecisionOutcome, "%(app_label)s_%(class)s_outcome_valid"),
+            models.CheckConstraint(
+                condition=~Q(outcome="charge") | ~Q(test=""), name="%(app_label)s_%(class)s_charge_names_test"
+            ),
+            models.CheckConstraint(condition=~Q(reasons=""), name="%(app_label)s_%(class)s_reasons_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.get_outcome_display()} on {self.decided_on}"
+
+
+class ActionPlanStatus(models.TextChoices):
+    OPEN = "open", "With police"
+    RESUBMITTED = "resubmitted", "Resubmitted to CPS"
+    CLOSED = "closed", "Closed"
+
+
+@pghistory.track()
+class ActionPlan(models.Model):
+    """The reasonable lines of inquiry CPS asks police to complete before it can decide. Issuing one ends the
+    referral's charging clock; police complete the actions and resubmit."""
+
+    Status = ActionPlanStatus
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="action_plans")
+    decision = models.OneToOneField(ChargingDecision, on_delete=models.PROTECT, related_name="action_plan")
+    issued_on = models.DateField()
+    respond_by = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    closed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issued_on", "pk"]
+        constraints = [
+            _choices_check("status", ActionPlanStatus, "%(app_label)s_%(class)s_status_valid"),
+            models.CheckConstraint(
+                condition=Q(respond_by__gte=F("issued_on")), name="%(app_label)s_%(class)s_respond_after_issue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} action plan of {self.issued_on}"
+
+
+class ActionStatus(models.TextChoices):
+    NEW = "new", "New"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    REOPENED = "reopened", "Re-opened"
+
+
+@pghistory.track()
+class Action(models.Model):
+    """One action in an action plan, with its owner, due ("required by") date and status."""
+
+    Status = ActionStatus
+
+    OPEN_STATUSES = ("new", "in_progress", "reopened")
+    TRANSITIONS = {
+        "new": ("in_progress", "completed", "withdrawn"),
+        "in_progress": ("completed", "withdrawn"),
+        "reopened": ("in_progress", "completed", "withdrawn"),
+        "completed": ("reopened",),
+        "withdrawn": (),
+    }
+
+    plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="actions")
+    description = models.TextField()
+    category = models.CharField(max_length=60, blank=True)
+    due_on = models.DateField(null=True, blank=True, help_text="Required by; empty means not scheduled.")
+    owner = models.ForeignKey("cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    completed_on = models.DateField(null=True, blank=True)
+    latest_reason = models.TextField(blank=True, help_text="Why it last changed, written by either side.")
+
+    class Meta:
+        ordering = ["plan", "pk"]
+        constraints = [
+            _choices_check("status", ActionStatus, "%(app_label)s_%(class)s_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_on__isnull=False),
+                name="%(app_label)s_%(class)s_completed_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description[:60]
+
+
+@pghistory.track()
+class Charge(models.Model):
+    """The suspect charged (or a written charge issued) after a decision to charge. Charging stops the 7-day
+    charge clock; laying the information stops the statutory time limits of the offences charged."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="charges")
+    decision = models.ForeignKey(ChargingDecision, on_delete=models.PROTECT, related_name="charges")
+    charged_on = models.DateField()
+    information_laid_on = models.DateField(
+        null=True, blank=True, help_text="Information laid or written charge issued (stops the STL)."
+    )
+    offences = models.ManyToManyField(Offence, related_name="charges")
+    charged_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["charged_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(information_laid_on__isnull=True) | Q(information_laid_on__gte=F("charged_on")),
+                name="%(app_label)s_%(class)s_laid_after_charge",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} charged on {self.charged_on}"

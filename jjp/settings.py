@@ -1,0 +1,203 @@
+"""Settings for the Joint Justice case system.
+
+Everything that differs between deployments comes from the environment (django-environ). Malformed values fail
+loudly at start-up. Safe defaults exist only for the local run (``JJP_LOCAL_RUN=1`` or ``DJANGO_DEBUG=1``).
+
+The values that law or the pilot may change live together in ``JJP_RULES`` at the end, each with its source.
+"""
+
+import datetime
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+LOCAL_RUN = env.bool("JJP_LOCAL_RUN", default=False)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+if LOCAL_RUN or DEBUG:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-only-key-do-not-use-in-production-0123456789")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# The public address of the web app, used for links in emails and feeds.
+SITE_URL = env.str("JJP_SITE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rules.apps.AutodiscoverRulesConfig",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
+    "django_celery_beat",
+    "cases",
+    "charging",
+    "victims",
+    "governance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pghistory.middleware.HistoryMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "jjp.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "jjp.wsgi.application"
+
+# PostgreSQL is the only engine, everywhere (constraints, partial indexes, row locks and triggers).
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/jjp"),
+}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise environ.ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("JJP_TEST_DATABASE_NAME", default="test_jjp")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "cases.User"
+
+AUTHENTICATION_BACKENDS = [
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Email: EMAIL_URL as django-environ reads it (smtp://host:port, consolemail://).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("JJP_FROM_EMAIL", default="Joint Justice <no-reply@jjp.invalid>")
+
+# Celery. The broker is Redis (REDIS_URL) unless CELERY_BROKER_URL says otherwise; the local run uses kombu's
+# filesystem transport (no server) with its folders under JJP_BROKER_DIR.
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = Path(env.str("JJP_BROKER_DIR", default=str(BASE_DIR / ".local" / "broker")))
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Declared here; django-celery-beat copies them into its tables where an administrator can see and pause them.
+# The sweep is a frequent idempotent sweeper rather than a wall-clock crontab (beat has daylight-saving issues).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-clocks": {"task": "cases.tasks.sweep_clocks", "schedule": crontab(minute="*/15")},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("JJP_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+if not (LOCAL_RUN or DEBUG):
+    SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=True)
+SESSION_COOKIE_AGE = env.int("JJP_SESSION_SECONDS", default=8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --------------------------------------------------------------------------------------------------------------
+# Law and policy. Every value the law or the pilot may change, in one place, each with its source.
+# See docs/rules.md. Read through cases.clocks.active_rules(); never copy these into module constants.
+# --------------------------------------------------------------------------------------------------------------
+JJP_RULES = {
+    # DA Joint Justice Plan 2024, strategic priority 1.2: investigation in 21 days or less.
+    "investigation_days": env.int("JJP_INVESTIGATION_DAYS", default=21),
+    # Same: a charging decision within 10 working days.
+    "charging_decision_working_days": env.int("JJP_CHARGING_DECISION_WORKING_DAYS", default=10),
+    # Same: charge within 7 days of the decision.
+    "charge_days": env.int("JJP_CHARGE_DAYS", default=7),
+    # Joint local principle 9: identify on receipt cases whose STL is within eight weeks.
+    "stl_flag_days": env.int("JJP_STL_FLAG_DAYS", default=56),
+    # Product policy: an STL this close, not charged, is alerted at once.
+    "stl_urgent_days": env.int("JJP_STL_URGENT_DAYS", default=14),
+    # Product policy: calendar days before a due date at which a clock is "due soon".
+    "due_soon_days": env.int("JJP_DUE_SOON_DAYS", default=3),
+    # CJA 1988 s.39A (PCSC Act 2022 s.49). UNCONFIRMED commencement / non-retrospectivity: domain-rules.md 1.2.
+    "s39a_applies_from": datetime.date.fromisoformat(env.str("JJP_S39A_APPLIES_FROM", default="2022-06-28")),
+    # Victims' Code Right 6: 1 working day (enhanced rights) or 5.
+    "victim_update_enhanced_working_days": env.int("JJP_VICTIM_UPDATE_ENHANCED_WD", default=1),
+    "victim_update_standard_working_days": env.int("JJP_VICTIM_UPDATE_STANDARD_WD", default=5),
+}
