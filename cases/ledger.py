@@ -101,7 +101,8 @@ def due_for(clock: Clock) -> tuple[datetime.date, datetime.datetime | None]:
         return clock.order.expires_on, None
     if kind == Clock.Kind.DAPN_HEARING:
         due_at = clocks.dapn_hearing_due(clock.order.served_at)
-        return timezone.localdate(due_at), due_at
+        # A deadline of exactly 00:00 is the end of the previous day: that day is the due date.
+        return timezone.localdate(due_at - datetime.timedelta(microseconds=1)), due_at
     raise ValueError(f"unknown clock kind {kind!r}")
 
 

@@ -7,6 +7,8 @@ in ``cases/services.py`` and the other apps' services. Case data is never cascad
 from __future__ import annotations
 
 import pghistory
+
+from .audit import audited
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -110,7 +112,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-@pghistory.track()
+@audited()
 class Person(models.Model):
     """A suspect, with an identity that spans cases so that repeat offending can be seen across forces."""
 
@@ -217,7 +219,7 @@ class CaseQualifyingReportKind(models.TextChoices):
     NONE = "", "None yet"
 
 
-@pghistory.track()
+@audited()
 class Case(models.Model):
     """A domestic abuse case, from the report to police to its conclusion. Police own it (its force); CPS see
     it once it is referred to their Area. The URN is unique within the force."""
@@ -307,7 +309,7 @@ class Case(models.Model):
         return self.status in self.CLOSED_STATUSES
 
 
-@pghistory.track()
+@audited()
 class Offence(models.Model):
     """An offence alleged in a case. For a course of conduct, ``committed_from`` is the first act and
     ``committed_on`` the last: time limits run from the last act."""
@@ -392,7 +394,7 @@ class ClockState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-@pghistory.track(
+@audited(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=["state", "state_changed_at"])),
     pghistory.DeleteEvent(),
@@ -556,7 +558,7 @@ class BankHolidayOverrideAction(models.TextChoices):
     REMOVE = "remove", "Remove: not a bank holiday"
 
 
-@pghistory.track()
+@audited()
 class BankHolidayOverride(models.Model):
     """An administrator's correction to the England and Wales bank holiday list from the ``holidays`` package:
     a newly proclaimed holiday to add, or a day to remove. Saving one recomputes the deadlines it affects."""

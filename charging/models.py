@@ -5,7 +5,7 @@ and how CPS triage referrals today (../shared/docs/cps-workflow.md). Writes go t
 
 from __future__ import annotations
 
-import pghistory
+from cases.audit import audited
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
@@ -49,7 +49,7 @@ class ChargingReferralStatus(models.TextChoices):
     REJECTED = "rejected", "Returned at triage"
 
 
-@pghistory.track()
+@audited()
 class ChargingReferral(models.Model):
     """One submission of a case to CPS, for early advice or a charging decision. Each submission has its own
     10-working-day charging clock from the day CPS receives it; an action plan ends that submission and the
@@ -115,7 +115,7 @@ class CaseConversationMode(models.TextChoices):
     FACE_TO_FACE = "face_to_face", "Face to face"
 
 
-@pghistory.track()
+@audited()
 class CaseConversation(models.Model):
     """An early case conversation between the OIC and a prosecutor (JJP joint local principle: hold early case
     conversations), to agree reasonable lines of inquiry and the early prosecution strategy."""
@@ -157,7 +157,7 @@ class ChargingDecisionOutcome(models.TextChoices):
     ACTION_PLAN = "action_plan", "Further information needed: action plan"
 
 
-@pghistory.track()
+@audited()
 class ChargingDecision(models.Model):
     """A prosecutor's decision on a referral under the Code for Crown Prosecutors: charge (on the Full Code or
     Threshold Test), no further action, an out-of-court resolution, or further information needed with an
@@ -199,7 +199,7 @@ class ActionPlanStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-@pghistory.track()
+@audited()
 class ActionPlan(models.Model):
     """The reasonable lines of inquiry CPS asks police to complete before it can decide. Issuing one ends the
     referral's charging clock; police complete the actions and resubmit."""
@@ -234,7 +234,7 @@ class ActionStatus(models.TextChoices):
     REOPENED = "reopened", "Re-opened"
 
 
-@pghistory.track()
+@audited()
 class Action(models.Model):
     """One action in an action plan, with its owner, due ("required by") date and status."""
 
@@ -272,7 +272,7 @@ class Action(models.Model):
         return self.description[:60]
 
 
-@pghistory.track()
+@audited()
 class Charge(models.Model):
     """The suspect charged (or a written charge issued) after a decision to charge. Charging stops the 7-day
     charge clock; laying the information stops the statutory time limits of the offences charged."""

@@ -3,7 +3,7 @@ and the joint local principles). Panel members see only the cases their panel re
 
 from __future__ import annotations
 
-import pghistory
+from cases.audit import audited
 from django.db import models
 from django.db.models import Q
 
@@ -15,7 +15,7 @@ class ScrutinyPanelKind(models.TextChoices):
     OUT_OF_COURT = "out_of_court", "Out-of-court resolution scrutiny"
 
 
-@pghistory.track()
+@audited()
 class ScrutinyPanel(models.Model):
     """A multi-agency scrutiny panel for a force or a CPS Area, including out-of-court resolution panels."""
 
@@ -46,7 +46,7 @@ class PanelReviewRating(models.TextChoices):
     NOT_ASSESSED = "", "Not assessed"
 
 
-@pghistory.track()
+@audited()
 class PanelReview(models.Model):
     """A case sampled for a panel meeting, at random or by rule, with the panel's structured findings."""
 

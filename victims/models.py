@@ -4,14 +4,14 @@ and the protective orders that keep them safe (domain-rules.md sections 4 and 6)
 
 from __future__ import annotations
 
-import pghistory
+from cases.audit import audited
 from django.db import models
 from django.db.models import F, Q
 
 from cases.models import Case, _choices_check
 
 
-@pghistory.track()
+@audited()
 class Victim(models.Model):
     """A victim in a case. Domestic abuse victims get enhanced rights under the Victims' Code by default and
     are automatically eligible for special measures (YJCEA 1999 s.17(4A)(c), DA Act 2021 s.62) unless they
@@ -57,7 +57,7 @@ class VictimContactPurpose(models.TextChoices):
     OTHER = "other", "Other"
 
 
-@pghistory.track()
+@audited()
 class VictimContact(models.Model):
     """One contact with a victim: when, how, by whom, why, and what came of it."""
 
@@ -103,7 +103,7 @@ class ProtectiveOrderStatus(models.TextChoices):
     DISCHARGED = "discharged", "Discharged"
 
 
-@pghistory.track()
+@audited()
 class ProtectiveOrder(models.Model):
     """A notice, order or bail condition protecting the victim, through its life: considered, applied for,
     granted or refused, varied, expired. A DAPN must be followed by a DAPO hearing within 48 hours, not
@@ -143,7 +143,7 @@ class ProtectiveOrder(models.Model):
         return f"{self.get_kind_display()} ({self.get_status_display()})"
 
 
-@pghistory.track()
+@audited()
 class Breach(models.Model):
     """A breach of a protective order. It is pursued as a new case for the new offence, linked here."""
 

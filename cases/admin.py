@@ -1,0 +1,148 @@
+"""Admin pages for every model, scoped by the same access gate as everything else.
+
+Case data is read-only here: state changes go through the services (forms and API), so the admin cannot
+bypass the transition checks, the timeline or the clocks. Reference data (organisations, offence types, bank
+holiday overrides, users) is edited here by administrators.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from . import services
+from .models import (
+    BankHolidayOverride,
+    Case,
+    CaseEvent,
+    Clock,
+    ClockEvent,
+    Offence,
+    OffenceType,
+    Organisation,
+    Person,
+    SweepRun,
+    User,
+)
+from .selectors import case_visibility_q
+
+
+class CaseScopedAdmin(admin.ModelAdmin):
+    """Read-only admin for case data, filtered through ``Case.objects.visible_to`` (``case_path`` is the
+    lookup from the model to its case, "" for Case itself)."""
+
+    case_path = "case__"
+
+    def get_queryset(self, request: Any) -> Any:
+        q = case_visibility_q(request.user, prefix=self.case_path)
+        qs = super().get_queryset(request)
+        return qs.none() if q is None else qs.filter(q).distinct()
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(CaseScopedAdmin):
+    case_path = ""
+    list_display = ("urn", "force", "cps_area", "status", "risk_level", "reported_on", "restricted")
+    list_filter = ("status", "risk_level", "domestic_abuse", "police_perpetrated", "restricted")
+    search_fields = ("urn",)
+    list_select_related = ("force", "cps_area")
+
+
+@admin.register(Offence)
+class OffenceAdmin(CaseScopedAdmin):
+    list_display = ("case", "offence_type", "committed_on")
+    list_select_related = ("case", "offence_type")
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(CaseScopedAdmin):
+    list_display = ("case", "occurred_at", "kind", "summary", "actor")
+    list_select_related = ("case", "actor")
+
+
+@admin.register(Clock)
+class ClockAdmin(CaseScopedAdmin):
+    list_display = ("case", "kind", "side", "started_on", "due_on", "state", "stopped_on")
+    list_filter = ("kind", "state", "side")
+    list_select_related = ("case",)
+
+
+@admin.register(ClockEvent)
+class ClockEventAdmin(CaseScopedAdmin):
+    list_display = ("case", "kind", "from_state", "to_state", "crossed_on", "created_at")
+    list_filter = ("kind", "to_state")
+    list_select_related = ("case",)
+
+
+@admin.register(Person)
+class PersonAdmin(CaseScopedAdmin):
+    case_path = "cases__"
+    list_display = ("family_name", "given_name", "pnc_id", "high_harm_repeat_offender")
+    search_fields = ("family_name", "pnc_id")
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(admin.ModelAdmin):
+    """Each run of the clock sweep: when, what it changed, any error."""
+
+    list_display = ("started_at", "finished_at", "today", "status", "examined", "events", "error")
+    list_filter = ("status",)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "kind", "area", "is_pilot")
+    list_filter = ("kind", "is_pilot")
+    search_fields = ("name", "code")
+
+
+@admin.register(OffenceType)
+class OffenceTypeAdmin(admin.ModelAdmin):
+    list_display = ("title", "statute", "mode_of_trial", "stl_regime", "reducible_to_common_assault")
+    list_filter = ("mode_of_trial", "stl_regime")
+
+
+@admin.register(BankHolidayOverride)
+class BankHolidayOverrideAdmin(admin.ModelAdmin):
+    """Saving or deleting an override recomputes the open deadlines that count working days."""
+
+    list_display = ("day", "action", "reason", "created_at")
+
+    def save_model(self, request: Any, obj: BankHolidayOverride, form: Any, change: bool) -> None:
+        services.bank_holiday_override_set(actor=request.user, day=obj.day, action=obj.action, reason=obj.reason)
+
+    def delete_model(self, request: Any, obj: BankHolidayOverride) -> None:
+        services.bank_holiday_override_remove(actor=request.user, day=obj.day)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for obj in queryset:
+            services.bank_holiday_override_remove(actor=request.user, day=obj.day)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Organisation and roles", {"fields": ("organisation", "roles")}))
+    list_display = ("username", "email", "organisation", "roles", "is_active", "is_staff")
+    list_filter = ("organisation__kind", "is_active", "is_staff")
+    list_select_related = ("organisation",)
+
+    def get_queryset(self, request: Any) -> Any:
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(organisation=request.user.organisation)
