@@ -124,7 +124,9 @@ class BankHolidayOverrideAdmin(admin.ModelAdmin):
     list_display = ("day", "action", "reason", "created_at")
 
     def save_model(self, request: Any, obj: BankHolidayOverride, form: Any, change: bool) -> None:
-        services.bank_holiday_override_set(actor=request.user, day=obj.day, action=obj.action, reason=obj.reason)
+        services.bank_holiday_override_set(
+            actor=request.user, day=obj.day, action=obj.action, reason=obj.reason
+        )
 
     def delete_model(self, request: Any, obj: BankHolidayOverride) -> None:
         services.bank_holiday_override_remove(actor=request.user, day=obj.day)

@@ -70,7 +70,9 @@ def stl_due(offence: Offence, case: Case, *, kind: str = Clock.Kind.STL) -> date
         )
     if otype.stl_regime == OffenceType.StlRegime.CA_S127:
         # Without the knowledge date, the earliest it could be (the offence day) gives the safe, early limit.
-        return clocks.comms_act_stl(offence.committed_on, offence.prosecutor_knowledge_on or offence.committed_on)
+        return clocks.comms_act_stl(
+            offence.committed_on, offence.prosecutor_knowledge_on or offence.committed_on
+        )
     return clocks.stl_expiry(
         offence.committed_on,
         summary_only=otype.summary_only,
@@ -94,7 +96,9 @@ def due_for(clock: Clock) -> tuple[datetime.date, datetime.datetime | None]:
             raise ValueError(f"{clock.offence} has no statutory time limit")
         return due, None
     if kind == Clock.Kind.VICTIM_UPDATE:
-        return clocks.victim_update_due(clock.started_on, enhanced=bool(clock.params.get("enhanced", True))), None
+        return clocks.victim_update_due(
+            clock.started_on, enhanced=bool(clock.params.get("enhanced", True))
+        ), None
     if kind == Clock.Kind.ACTION:
         return clock.action.due_on, None
     if kind in (Clock.Kind.ORDER_EXPIRY, Clock.Kind.BAIL_EXPIRY):
@@ -121,9 +125,13 @@ def clock_open(
     already due soon, overdue or time-barred (so a case arriving with its STL within eight weeks is flagged
     on receipt, not at the next sweep)."""
     today = today or london_today()
-    clock = Clock(case=case, kind=kind, side=side, started_on=started_on, label=label, params=params or {}, **subject)
+    clock = Clock(
+        case=case, kind=kind, side=side, started_on=started_on, label=label, params=params or {}, **subject
+    )
     clock.due_on, clock.due_at = due_for(clock)
-    clock.warn_on = min(clock.due_on, max(started_on, clock.due_on - datetime.timedelta(days=_warn_days(kind))))
+    clock.warn_on = min(
+        clock.due_on, max(started_on, clock.due_on - datetime.timedelta(days=_warn_days(kind)))
+    )
     clock.state = ledger_state(kind=kind, due_on=clock.due_on, warn_on=clock.warn_on, today=today)
     clock.save()
     if clock.state != Clock.State.RUNNING:
@@ -192,7 +200,8 @@ def stl_clocks_sync(case: Case, *, today: datetime.date | None = None) -> None:
         if otype.reducible_to_common_assault and case.domestic_abuse:
             wanted.add((Clock.Kind.STL_COMMON_ASSAULT, offence.pk))
     existing = {
-        (c.kind, c.offence_id): c for c in case.clocks.open().filter(kind__in=Clock.STL_KINDS).select_related("offence__offence_type")
+        (c.kind, c.offence_id): c
+        for c in case.clocks.open().filter(kind__in=Clock.STL_KINDS).select_related("offence__offence_type")
     }
     for key, clock in existing.items():
         if key not in wanted:
@@ -200,7 +209,11 @@ def stl_clocks_sync(case: Case, *, today: datetime.date | None = None) -> None:
     clocks_recompute([c for k, c in existing.items() if k in wanted], today=today)
     for kind, offence_id in wanted - existing.keys():
         offence = case.offences.select_related("offence_type").get(pk=offence_id)
-        label = offence.offence_type.title if kind == Clock.Kind.STL else f"Common assault (from {offence.offence_type.title})"
+        label = (
+            offence.offence_type.title
+            if kind == Clock.Kind.STL
+            else f"Common assault (from {offence.offence_type.title})"
+        )
         clock_open(
             case=case,
             kind=kind,
@@ -254,15 +267,14 @@ def sweep(*, today: datetime.date | None = None) -> SweepRun:
     today = today or london_today()
     run = SweepRun.objects.create(started_at=timezone.now(), today=today)
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SWEEP_LOCK_KEY])
-                if not cursor.fetchone()[0]:
-                    run.status = SweepRun.Status.SKIPPED
-                else:
-                    cursor.execute(_SWEEP_SQL, {"today": today, "now": timezone.now(), "run": run.pk})
-                    run.examined, run.events = cursor.fetchone()
-                    run.status = SweepRun.Status.DONE
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SWEEP_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                run.status = SweepRun.Status.SKIPPED
+            else:
+                cursor.execute(_SWEEP_SQL, {"today": today, "now": timezone.now(), "run": run.pk})
+                run.examined, run.events = cursor.fetchone()
+                run.status = SweepRun.Status.DONE
     except Exception as exc:
         run.status = SweepRun.Status.FAILED
         run.error = f"{type(exc).__name__}: {exc}"

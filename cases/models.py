@@ -7,13 +7,12 @@ in ``cases/services.py`` and the other apps' services. Case data is never cascad
 from __future__ import annotations
 
 import pghistory
-
-from .audit import audited
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
+from .audit import audited
 from .selectors import CaseQuerySet, ClockQuerySet
 
 
@@ -34,7 +33,9 @@ class Organisation(models.Model):
     Kind = OrganisationKind
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    code = models.CharField(max_length=10, unique=True, help_text="Short code, e.g. the force's PNC code 'GMP'.")
+    code = models.CharField(
+        max_length=10, unique=True, help_text="Short code, e.g. the force's PNC code 'GMP'."
+    )
     name = models.CharField(max_length=120, unique=True)
     area = models.ForeignKey(
         "self",
@@ -233,7 +234,9 @@ class Case(models.Model):
     QualifyingReportKind = CaseQualifyingReportKind
 
     force = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
-    urn = models.CharField("URN", max_length=20, help_text="Unique reference number, unique within the force.")
+    urn = models.CharField(
+        "URN", max_length=20, help_text="Unique reference number, unique within the force."
+    )
     cps_area = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,
@@ -244,7 +247,9 @@ class Case(models.Model):
     )
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.REPORTED)
     domestic_abuse = models.BooleanField(default=True, help_text="Meets the DA Act 2021 s.1 definition.")
-    summary = models.TextField(blank=True, help_text="A short neutral summary for the people working the case.")
+    summary = models.TextField(
+        blank=True, help_text="A short neutral summary for the people working the case."
+    )
     reported_on = models.DateField(help_text="The date the offence was reported to police.")
     first_qualifying_report_on = models.DateField(
         null=True, blank=True, help_text="First witness statement or VRI (CJA 1988 s.39A conditions A or B)."
@@ -273,12 +278,16 @@ class Case(models.Model):
     class Meta:
         ordering = ["-reported_on", "urn"]
         constraints = [
-            models.UniqueConstraint(fields=["force", "urn"], name="%(app_label)s_%(class)s_urn_unique_per_force"),
+            models.UniqueConstraint(
+                fields=["force", "urn"], name="%(app_label)s_%(class)s_urn_unique_per_force"
+            ),
             _choices_check("status", CaseStatus, "%(app_label)s_%(class)s_status_valid"),
             _choices_check("risk_level", CaseRiskLevel, "%(app_label)s_%(class)s_risk_level_valid"),
             _choices_check("risk_tool", CaseRiskTool, "%(app_label)s_%(class)s_risk_tool_valid"),
             _choices_check(
-                "first_qualifying_report_kind", CaseQualifyingReportKind, "%(app_label)s_%(class)s_fqr_kind_valid"
+                "first_qualifying_report_kind",
+                CaseQualifyingReportKind,
+                "%(app_label)s_%(class)s_fqr_kind_valid",
             ),
             models.CheckConstraint(
                 condition=Q(first_qualifying_report_on__isnull=True, first_qualifying_report_kind="")
@@ -316,7 +325,9 @@ class Offence(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="offences")
     offence_type = models.ForeignKey(OffenceType, on_delete=models.PROTECT, related_name="offences")
-    suspect = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="offences")
+    suspect = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="offences"
+    )
     committed_from = models.DateField(null=True, blank=True, help_text="First act of a course of conduct.")
     committed_on = models.DateField(help_text="The offence date, or the last act of a course of conduct.")
     prosecutor_knowledge_on = models.DateField(
@@ -420,7 +431,9 @@ class Clock(models.Model):
     side = models.CharField(max_length=6, choices=Side.choices)
     label = models.CharField(max_length=200, blank=True, help_text="What it is about, in a few words.")
     # The row it is about (at most one, by kind).
-    offence = models.ForeignKey(Offence, on_delete=models.PROTECT, null=True, blank=True, related_name="clocks")
+    offence = models.ForeignKey(
+        Offence, on_delete=models.PROTECT, null=True, blank=True, related_name="clocks"
+    )
     referral = models.ForeignKey(
         "charging.ChargingReferral", on_delete=models.PROTECT, null=True, blank=True, related_name="clocks"
     )
@@ -450,9 +463,13 @@ class Clock(models.Model):
             _choices_check("kind", ClockKind, "%(app_label)s_%(class)s_kind_valid"),
             _choices_check("side", ClockSide, "%(app_label)s_%(class)s_side_valid"),
             _choices_check("state", ClockState, "%(app_label)s_%(class)s_state_valid"),
-            models.CheckConstraint(condition=Q(warn_on__lte=F("due_on")), name="%(app_label)s_%(class)s_warn_before_due"),
             models.CheckConstraint(
-                condition=Q(stopped_on__isnull=True, state__in=["running", "due_soon", "overdue", "time_barred"])
+                condition=Q(warn_on__lte=F("due_on")), name="%(app_label)s_%(class)s_warn_before_due"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    stopped_on__isnull=True, state__in=["running", "due_soon", "overdue", "time_barred"]
+                )
                 | Q(stopped_on__isnull=False, state__in=["met", "missed", "superseded", "cancelled"]),
                 name="%(app_label)s_%(class)s_state_matches_stop",
             ),
@@ -465,10 +482,12 @@ class Clock(models.Model):
                 name="%(app_label)s_%(class)s_stl_has_offence",
             ),
             models.CheckConstraint(
-                condition=~Q(kind="action") | Q(action__isnull=False), name="%(app_label)s_%(class)s_action_has_action"
+                condition=~Q(kind="action") | Q(action__isnull=False),
+                name="%(app_label)s_%(class)s_action_has_action",
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=["order_expiry", "dapn_hearing", "bail_expiry"]) | Q(order__isnull=False),
+                condition=~Q(kind__in=["order_expiry", "dapn_hearing", "bail_expiry"])
+                | Q(order__isnull=False),
                 name="%(app_label)s_%(class)s_order_kinds_have_order",
             ),
             # One open clock of a kind per subject: services re-open by stopping the old one first.
@@ -485,7 +504,9 @@ class Clock(models.Model):
                 fields=["due_on"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_due_idx"
             ),
             models.Index(
-                fields=["case", "kind"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_case_idx"
+                fields=["case", "kind"],
+                condition=Q(stopped_on__isnull=True),
+                name="cases_clock_open_case_idx",
             ),
             models.Index(fields=["state", "due_on"], name="cases_clock_state_due_idx"),
         ]
@@ -538,7 +559,9 @@ class ClockEvent(models.Model):
     to_state = models.CharField(max_length=12, choices=Clock.State.choices)
     crossed_on = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
-    sweep_run = models.ForeignKey(SweepRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    sweep_run = models.ForeignKey(
+        SweepRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -572,7 +595,9 @@ class BankHolidayOverride(models.Model):
 
     class Meta:
         ordering = ["day"]
-        constraints = [_choices_check("action", BankHolidayOverrideAction, "%(app_label)s_%(class)s_action_valid")]
+        constraints = [
+            _choices_check("action", BankHolidayOverrideAction, "%(app_label)s_%(class)s_action_valid")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day}: {self.get_action_display()}"

@@ -74,13 +74,16 @@ class CaseQuerySet(models.QuerySet):
         """Cases with an open statutory time limit falling within ``days`` (default: the eight-week setting)."""
         from . import clocks
 
-        limit = on + datetime.timedelta(days=days if days is not None else clocks.active_rules().stl_flag_days)
+        limit = on + datetime.timedelta(
+            days=days if days is not None else clocks.active_rules().stl_flag_days
+        )
         from .models import Clock
 
         return self.filter(
             Exists(
-                Clock.objects.open()
-                .filter(case=OuterRef("pk"), kind__in=Clock.STL_KINDS, due_on__gte=on, due_on__lte=limit)
+                Clock.objects.open().filter(
+                    case=OuterRef("pk"), kind__in=Clock.STL_KINDS, due_on__gte=on, due_on__lte=limit
+                )
             )
         )
 

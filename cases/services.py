@@ -18,7 +18,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import clocks, ledger
-from .models import BankHolidayOverride, Case, CaseEvent, Clock, Offence, OffenceType, Organisation, Person, User
+from .models import (
+    BankHolidayOverride,
+    Case,
+    CaseEvent,
+    Clock,
+    Offence,
+    OffenceType,
+    Organisation,
+    Person,
+    User,
+)
 from .rules import require
 
 
@@ -34,11 +44,23 @@ def _audited(actor: User | None, reason: str):
 
 
 def event_record(
-    *, case: Case, kind: str, actor: User | None, summary: str, reason: str = "", data: dict[str, Any] | None = None
+    *,
+    case: Case,
+    kind: str,
+    actor: User | None,
+    summary: str,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """Write one entry on the case's timeline."""
     return CaseEvent.objects.create(
-        case=case, kind=kind, actor=actor, summary=summary, reason=reason, data=data or {}, occurred_at=timezone.now()
+        case=case,
+        kind=kind,
+        actor=actor,
+        summary=summary,
+        reason=reason,
+        data=data or {},
+        occurred_at=timezone.now(),
     )
 
 
@@ -61,18 +83,29 @@ def lock_case(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
 
 
-def _offence_validate(*, offence_type: OffenceType, committed_on: datetime.date, committed_from: datetime.date | None,
-                      reported_on: datetime.date, today: datetime.date, prefix: str = "") -> None:
+def _offence_validate(
+    *,
+    offence_type: OffenceType,
+    committed_on: datetime.date,
+    committed_from: datetime.date | None,
+    reported_on: datetime.date,
+    today: datetime.date,
+    prefix: str = "",
+) -> None:
     _not_future(committed_on, f"{prefix}committed_on", today)
     if committed_from and committed_from > committed_on:
         raise ValidationError(
-            {f"{prefix}committed_from": f"The first act ({committed_from:%d %B %Y}) is after the last act "
-             f"({committed_on:%d %B %Y})."}
+            {
+                f"{prefix}committed_from": f"The first act ({committed_from:%d %B %Y}) is after the last act "
+                f"({committed_on:%d %B %Y})."
+            }
         )
     try:
         clocks.reported_after_offence_check(committed_on, reported_on)
     except ValueError as exc:
-        raise ValidationError({f"{prefix}committed_on": f"The case was reported before this offence: {exc}."}) from exc
+        raise ValidationError(
+            {f"{prefix}committed_on": f"The case was reported before this offence: {exc}."}
+        ) from exc
 
 
 @transaction.atomic
@@ -108,20 +141,29 @@ def case_create(
     if not offences:
         errors["offences"] = "Add at least one offence."
     if risk_level not in Case.RiskLevel.values:
-        errors["risk_level"] = f"{risk_level!r} is not a risk level; choose one of {', '.join(Case.RiskLevel.values)}."
+        errors["risk_level"] = (
+            f"{risk_level!r} is not a risk level; choose one of {', '.join(Case.RiskLevel.values)}."
+        )
     if risk_tool not in Case.RiskTool.values:
         errors["risk_tool"] = "Choose DASH, DARA or not assessed."
     if bool(first_qualifying_report_on) != bool(first_qualifying_report_kind):
-        errors["first_qualifying_report_on"] = "Give both the date and the kind of the first qualifying report."
+        errors["first_qualifying_report_on"] = (
+            "Give both the date and the kind of the first qualifying report."
+        )
     if errors:
         raise ValidationError(errors)
     _not_future(reported_on, "reported_on", today)
     if first_qualifying_report_on:
         _not_future(first_qualifying_report_on, "first_qualifying_report_on", today)
         if first_qualifying_report_on < reported_on:
-            raise ValidationError({"first_qualifying_report_on": (
-                f"The first qualifying report ({first_qualifying_report_on:%d %B %Y}) is before the report to "
-                f"police ({reported_on:%d %B %Y}).")})
+            raise ValidationError(
+                {
+                    "first_qualifying_report_on": (
+                        f"The first qualifying report ({first_qualifying_report_on:%d %B %Y}) is before the report to "
+                        f"police ({reported_on:%d %B %Y})."
+                    )
+                }
+            )
     oic = oic or (actor if actor.has_role("oic") else None)
     if oic is not None and oic.organisation_id != actor.organisation_id:
         raise ValidationError({"oic": "The officer in charge must belong to the same force."})
@@ -145,12 +187,19 @@ def case_create(
                     status=Case.Status.INVESTIGATION,
                 )
         except IntegrityError as exc:  # a concurrent create of the same URN
-            raise ValidationError({"urn": f"{actor.organisation.name} already has a case with URN {urn}."}) from exc
+            raise ValidationError(
+                {"urn": f"{actor.organisation.name} already has a case with URN {urn}."}
+            ) from exc
         people = [_person_for(s) for s in suspects]
         case.suspects.add(*people)
         for i, spec in enumerate(offences):
-            _offence_create(case=case, spec=spec, default_suspect=people[0] if people else None, today=today,
-                            prefix=f"offences[{i}].")
+            _offence_create(
+                case=case,
+                spec=spec,
+                default_suspect=people[0] if people else None,
+                today=today,
+                prefix=f"offences[{i}].",
+            )
         ledger.clock_open(
             case=case,
             kind=Clock.Kind.INVESTIGATION,
@@ -160,8 +209,13 @@ def case_create(
             today=today,
         )
         ledger.stl_clocks_sync(case, today=today)
-        event_record(case=case, kind="case_created", actor=actor, summary=f"Case {urn} opened",
-                     data={"offences": len(offences)})
+        event_record(
+            case=case,
+            kind="case_created",
+            actor=actor,
+            summary=f"Case {urn} opened",
+            data={"offences": len(offences)},
+        )
     return case
 
 
@@ -177,26 +231,46 @@ def _person_for(spec: dict[str, Any]) -> Person:
     if not spec.get("given_name") or not spec.get("family_name"):
         raise ValidationError({"suspects": "Give each suspect's given and family names."})
     return Person.objects.create(
-        given_name=spec["given_name"], family_name=spec["family_name"], date_of_birth=spec.get("date_of_birth")
+        given_name=spec["given_name"],
+        family_name=spec["family_name"],
+        date_of_birth=spec.get("date_of_birth"),
     )
 
 
-def _offence_create(*, case: Case, spec: dict[str, Any], default_suspect: Person | None, today: datetime.date,
-                    prefix: str = "") -> Offence:
+def _offence_create(
+    *,
+    case: Case,
+    spec: dict[str, Any],
+    default_suspect: Person | None,
+    today: datetime.date,
+    prefix: str = "",
+) -> Offence:
     otype = spec.get("offence_type")
     if isinstance(otype, str):
         otype = OffenceType.objects.filter(code=otype).first()
     if not isinstance(otype, OffenceType):
-        raise ValidationError({f"{prefix}offence_type": f"Unknown offence type {spec.get('offence_type')!r}."})
+        raise ValidationError(
+            {f"{prefix}offence_type": f"Unknown offence type {spec.get('offence_type')!r}."}
+        )
     committed_on = spec.get("committed_on")
     if not isinstance(committed_on, datetime.date):
-        raise ValidationError({f"{prefix}committed_on": "Enter the offence date (the last act of a course of conduct)."})
+        raise ValidationError(
+            {f"{prefix}committed_on": "Enter the offence date (the last act of a course of conduct)."}
+        )
     committed_from = spec.get("committed_from")
-    _offence_validate(offence_type=otype, committed_on=committed_on, committed_from=committed_from,
-                      reported_on=case.reported_on, today=today, prefix=prefix)
+    _offence_validate(
+        offence_type=otype,
+        committed_on=committed_on,
+        committed_from=committed_from,
+        reported_on=case.reported_on,
+        today=today,
+        prefix=prefix,
+    )
     knowledge = spec.get("prosecutor_knowledge_on")
     if knowledge and knowledge < committed_on:
-        raise ValidationError({f"{prefix}prosecutor_knowledge_on": "The knowledge date is before the offence."})
+        raise ValidationError(
+            {f"{prefix}prosecutor_knowledge_on": "The knowledge date is before the offence."}
+        )
     return Offence.objects.create(
         case=case,
         offence_type=otype,
@@ -209,9 +283,17 @@ def _offence_create(*, case: Case, spec: dict[str, Any], default_suspect: Person
 
 
 @transaction.atomic
-def offence_add(*, actor: User, case: Case, offence_type: OffenceType | str, committed_on: datetime.date,
-                committed_from: datetime.date | None = None, particulars: str = "",
-                prosecutor_knowledge_on: datetime.date | None = None, today: datetime.date | None = None) -> Offence:
+def offence_add(
+    *,
+    actor: User,
+    case: Case,
+    offence_type: OffenceType | str,
+    committed_on: datetime.date,
+    committed_from: datetime.date | None = None,
+    particulars: str = "",
+    prosecutor_knowledge_on: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> Offence:
     """Add an offence to an open case; opens its statutory time limit clock where one applies."""
     require(actor, "cases.add_offence", case)
     case = lock_case(case)
@@ -222,19 +304,30 @@ def offence_add(*, actor: User, case: Case, offence_type: OffenceType | str, com
     with _audited(actor, "offence_add"):
         offence = _offence_create(
             case=case,
-            spec={"offence_type": offence_type, "committed_on": committed_on, "committed_from": committed_from,
-                  "particulars": particulars, "prosecutor_knowledge_on": prosecutor_knowledge_on},
+            spec={
+                "offence_type": offence_type,
+                "committed_on": committed_on,
+                "committed_from": committed_from,
+                "particulars": particulars,
+                "prosecutor_knowledge_on": prosecutor_knowledge_on,
+            },
             default_suspect=case.suspects.first(),
             today=today,
         )
         ledger.stl_clocks_sync(case, today=today)
-        event_record(case=case, kind="offence_added", actor=actor, summary=f"Offence added: {offence.offence_type.title}")
+        event_record(
+            case=case,
+            kind="offence_added",
+            actor=actor,
+            summary=f"Offence added: {offence.offence_type.title}",
+        )
     return offence
 
 
 @transaction.atomic
-def case_record_qualifying_report(*, actor: User, case: Case, on: datetime.date, kind: str,
-                                  today: datetime.date | None = None) -> Case:
+def case_record_qualifying_report(
+    *, actor: User, case: Case, on: datetime.date, kind: str, today: datetime.date | None = None
+) -> Case:
     """Record the first witness statement or video-recorded interview: under CJA 1988 s.39A it sets the
     time limit for domestic abuse common assault, so the STL clocks are recomputed."""
     require(actor, "cases.change_case", case)
@@ -245,16 +338,26 @@ def case_record_qualifying_report(*, actor: User, case: Case, on: datetime.date,
         raise ValidationError({"kind": "Choose a witness statement or a video-recorded interview."})
     _not_future(on, "on", today)
     if on < case.reported_on:
-        raise ValidationError({"on": f"{on:%d %B %Y} is before the report to police ({case.reported_on:%d %B %Y})."})
+        raise ValidationError(
+            {"on": f"{on:%d %B %Y} is before the report to police ({case.reported_on:%d %B %Y})."}
+        )
     if case.first_qualifying_report_on and case.first_qualifying_report_on <= on:
-        raise ValidationError({"on": f"The first qualifying report was already given on "
-                                     f"{case.first_qualifying_report_on:%d %B %Y}; only an earlier one can replace it."})
+        raise ValidationError(
+            {
+                "on": f"The first qualifying report was already given on "
+                f"{case.first_qualifying_report_on:%d %B %Y}; only an earlier one can replace it."
+            }
+        )
     with _audited(actor, "case_record_qualifying_report"):
         case.first_qualifying_report_on, case.first_qualifying_report_kind = on, kind
         case.save(update_fields=["first_qualifying_report_on", "first_qualifying_report_kind", "updated_at"])
         ledger.stl_clocks_sync(case, today=today)
-        event_record(case=case, kind="qualifying_report", actor=actor,
-                     summary=f"First qualifying report recorded: {Case.QualifyingReportKind(kind).label}")
+        event_record(
+            case=case,
+            kind="qualifying_report",
+            actor=actor,
+            summary=f"First qualifying report recorded: {Case.QualifyingReportKind(kind).label}",
+        )
     return case
 
 
@@ -262,26 +365,46 @@ def stop_investigation_clock(case: Case, *, on: datetime.date) -> None:
     ledger.clocks_stop(case.clocks.open().filter(kind=Clock.Kind.INVESTIGATION), on=on)
 
 
-def cancel_open_clocks(case: Case, *, on: datetime.date, keep: Iterable[str] = (Clock.Kind.VICTIM_UPDATE,)) -> None:
+def cancel_open_clocks(
+    case: Case, *, on: datetime.date, keep: Iterable[str] = (Clock.Kind.VICTIM_UPDATE,)
+) -> None:
     """A closed case has no deadlines left, except telling the victim."""
     ledger.clocks_stop(case.clocks.open().exclude(kind__in=tuple(keep)), on=on, outcome=Clock.State.CANCELLED)
 
 
-def victim_update_clocks_open(case: Case, *, on: datetime.date, side: str, reason: str,
-                              today: datetime.date | None = None) -> None:
+def victim_update_clocks_open(
+    case: Case, *, on: datetime.date, side: str, reason: str, today: datetime.date | None = None
+) -> None:
     """Victims' Code Right 6: after a key event each victim must be told within 1 working day (enhanced rights)
     or 5. One clock per victim; a later event supersedes an update still pending."""
     for victim in case.victims.all():
-        ledger.clocks_stop(case.clocks.open().filter(kind=Clock.Kind.VICTIM_UPDATE, victim=victim), on=on,
-                           outcome=Clock.State.SUPERSEDED)
-        ledger.clock_open(case=case, kind=Clock.Kind.VICTIM_UPDATE, side=side, started_on=on, today=today,
-                          label=f"Tell the victim: {reason}", victim=victim,
-                          params={"enhanced": victim.enhanced_rights, "event": reason})
+        ledger.clocks_stop(
+            case.clocks.open().filter(kind=Clock.Kind.VICTIM_UPDATE, victim=victim),
+            on=on,
+            outcome=Clock.State.SUPERSEDED,
+        )
+        ledger.clock_open(
+            case=case,
+            kind=Clock.Kind.VICTIM_UPDATE,
+            side=side,
+            started_on=on,
+            today=today,
+            label=f"Tell the victim: {reason}",
+            victim=victim,
+            params={"enhanced": victim.enhanced_rights, "event": reason},
+        )
 
 
 @transaction.atomic
-def case_record_police_outcome(*, actor: User, case: Case, outcome: str, on: datetime.date, reason: str,
-                               today: datetime.date | None = None) -> Case:
+def case_record_police_outcome(
+    *,
+    actor: User,
+    case: Case,
+    outcome: str,
+    on: datetime.date,
+    reason: str,
+    today: datetime.date | None = None,
+) -> Case:
     """Police close the case themselves: no further action or an out-of-court resolution. Allowed before a
     referral or while an action plan is with police (then CPS must be told, and the event says so)."""
     require(actor, "cases.record_police_outcome", case)
@@ -295,8 +418,11 @@ def case_record_police_outcome(*, actor: User, case: Case, outcome: str, on: dat
     _not_future(on, "on", today)
     if on < case.reported_on:
         raise ValidationError({"on": "The outcome date is before the report to police."})
-    _check_status(case, (Case.Status.REPORTED, Case.Status.INVESTIGATION, Case.Status.ACTION_PLAN),
-                  "record a police outcome")
+    _check_status(
+        case,
+        (Case.Status.REPORTED, Case.Status.INVESTIGATION, Case.Status.ACTION_PLAN),
+        "record a police outcome",
+    )
     after_action_plan = case.status == Case.Status.ACTION_PLAN
     with _audited(actor, "case_record_police_outcome"):
         stop_investigation_clock(case, on=on)
@@ -305,12 +431,26 @@ def case_record_police_outcome(*, actor: User, case: Case, outcome: str, on: dat
         if after_action_plan:
             case.action_plans.filter(status="open").update(status="closed", closed_on=on)
         cancel_open_clocks(case, on=on)
-        victim_update_clocks_open(case, on=on, side=Clock.Side.POLICE, reason=f"police {Case.Status(outcome).label.lower()}",
-                                  today=today)
-        event_record(case=case, kind="police_outcome", actor=actor, reason=reason,
-                     summary=f"Police outcome: {Case.Status(outcome).label}"
-                     + (" after a CPS action plan; CPS informed" if after_action_plan else ""),
-                     data={"outcome": outcome, "after_action_plan": after_action_plan, "cps_informed": after_action_plan})
+        victim_update_clocks_open(
+            case,
+            on=on,
+            side=Clock.Side.POLICE,
+            reason=f"police {Case.Status(outcome).label.lower()}",
+            today=today,
+        )
+        event_record(
+            case=case,
+            kind="police_outcome",
+            actor=actor,
+            reason=reason,
+            summary=f"Police outcome: {Case.Status(outcome).label}"
+            + (" after a CPS action plan; CPS informed" if after_action_plan else ""),
+            data={
+                "outcome": outcome,
+                "after_action_plan": after_action_plan,
+                "cps_informed": after_action_plan,
+            },
+        )
     return case
 
 
@@ -327,8 +467,13 @@ def case_restrict(*, actor: User, case: Case, users: Sequence[User], reason: str
         case.restricted = True
         case.save(update_fields=["restricted", "updated_at"])
         case.restricted_to.set({actor, *users})
-        event_record(case=case, kind="restricted", actor=actor, reason=reason,
-                     summary=f"Access restricted to {len(set(users) | {actor})} named people")
+        event_record(
+            case=case,
+            kind="restricted",
+            actor=actor,
+            reason=reason,
+            summary=f"Access restricted to {len(set(users) | {actor})} named people",
+        )
     return case
 
 
@@ -337,7 +482,10 @@ def case_progress(*, actor: User, case: Case, to: str, on: datetime.date, reason
     """Move a charged case to court, and a case at court to its conclusion."""
     require(actor, "cases.progress_case", case)
     case = lock_case(case)
-    allowed = {Case.Status.AT_COURT: (Case.Status.CHARGED,), Case.Status.CONCLUDED: (Case.Status.CHARGED, Case.Status.AT_COURT)}
+    allowed = {
+        Case.Status.AT_COURT: (Case.Status.CHARGED,),
+        Case.Status.CONCLUDED: (Case.Status.CHARGED, Case.Status.AT_COURT),
+    }
     if to not in allowed:
         raise ValidationError({"to": "A case can only be moved to court or concluded here."})
     _check_status(case, allowed[to], f"mark the case {Case.Status(to).label.lower()}")
@@ -351,7 +499,9 @@ def case_progress(*, actor: User, case: Case, to: str, on: datetime.date, reason
 
 
 @transaction.atomic
-def bank_holiday_override_set(*, actor: User | None, day: datetime.date, action: str, reason: str) -> BankHolidayOverride:
+def bank_holiday_override_set(
+    *, actor: User | None, day: datetime.date, action: str, reason: str
+) -> BankHolidayOverride:
     """Add or remove a bank holiday (a newly proclaimed one needs no release), then recompute every open
     deadline that counts working days."""
     if action not in BankHolidayOverride.Action.values:
@@ -359,7 +509,9 @@ def bank_holiday_override_set(*, actor: User | None, day: datetime.date, action:
     if not reason.strip():
         raise ValidationError({"reason": "Say why (e.g. the proclamation)."})
     with _audited(actor, "bank_holiday_override_set"):
-        override, _ = BankHolidayOverride.objects.update_or_create(day=day, defaults={"action": action, "reason": reason})
+        override, _ = BankHolidayOverride.objects.update_or_create(
+            day=day, defaults={"action": action, "reason": reason}
+        )
         recompute_working_day_clocks()
     return override
 

@@ -5,8 +5,14 @@ from celery import shared_task
 from . import ledger
 
 
-@shared_task(name="cases.tasks.sweep_clocks", acks_late=True, autoretry_for=(Exception,), retry_backoff=30,
-             retry_backoff_max=600, max_retries=5)
+@shared_task(
+    name="cases.tasks.sweep_clocks",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
 def sweep_clocks() -> dict[str, object]:
     """Move every open clock's state on for today (every 15 minutes; idempotent)."""
     run = ledger.sweep()

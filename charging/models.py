@@ -5,11 +5,11 @@ and how CPS triage referrals today (../shared/docs/cps-workflow.md). Writes go t
 
 from __future__ import annotations
 
-from cases.audit import audited
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
+from cases.audit import audited
 from cases.models import Case, Offence, _choices_check
 
 
@@ -79,7 +79,9 @@ class ChargingReferral(models.Model):
     class Meta:
         ordering = ["case", "sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["case", "sequence"], name="%(app_label)s_%(class)s_sequence_unique"),
+            models.UniqueConstraint(
+                fields=["case", "sequence"], name="%(app_label)s_%(class)s_sequence_unique"
+            ),
             _choices_check("kind", ChargingReferralKind, "%(app_label)s_%(class)s_kind_valid"),
             _choices_check("triage", ChargingReferralTriage, "%(app_label)s_%(class)s_triage_valid"),
             _choices_check("status", ChargingReferralStatus, "%(app_label)s_%(class)s_status_valid"),
@@ -218,7 +220,8 @@ class ActionPlan(models.Model):
         constraints = [
             _choices_check("status", ActionPlanStatus, "%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
-                condition=Q(respond_by__gte=F("issued_on")), name="%(app_label)s_%(class)s_respond_after_issue"
+                condition=Q(respond_by__gte=F("issued_on")),
+                name="%(app_label)s_%(class)s_respond_after_issue",
             ),
         ]
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from cases import ledger
-from cases.models import Case, Clock, Offence, User
+from cases.models import Case, Clock, Offence, Organisation, User
 from cases.rules import require
 from cases.services import (
     TransitionError,
@@ -31,7 +31,15 @@ from cases.services import (
     victim_update_clocks_open,
 )
 
-from .models import Action, ActionPlan, CaseConversation, Charge, ChargingDecision, ChargingReferral, TriageReason
+from .models import (
+    Action,
+    ActionPlan,
+    CaseConversation,
+    Charge,
+    ChargingDecision,
+    ChargingReferral,
+    TriageReason,
+)
 
 REFERRABLE = (Case.Status.REPORTED, Case.Status.INVESTIGATION, Case.Status.ACTION_PLAN)
 
@@ -45,10 +53,12 @@ def case_refer_to_cps(
     kind: str = ChargingReferral.Kind.CHARGING_DECISION,
     custody: bool = False,
     notes: str = "",
+    cps_area: Organisation | None = None,
     today: datetime.date | None = None,
 ) -> ChargingReferral:
     """Submit the case to CPS (first referral or a resubmission after an action plan). The case's CPS Area
-    is its force's Area; from now on that Area's staff see the case."""
+    is its force's Area unless the first referral names another (London forces are served by two Areas);
+    from now on that Area's staff see the case."""
     require(actor, "charging.refer_case", case)
     case = lock_case(case)
     ledger.sync_rules()
@@ -58,34 +68,59 @@ def case_refer_to_cps(
         raise ValidationError({"kind": "Choose early advice or a charging decision."})
     _not_future(received_on, "received_on", today)
     if received_on < case.reported_on:
-        raise ValidationError({"received_on": f"{received_on:%d %B %Y} is before the report to police "
-                                              f"({case.reported_on:%d %B %Y})."})
+        raise ValidationError(
+            {
+                "received_on": f"{received_on:%d %B %Y} is before the report to police "
+                f"({case.reported_on:%d %B %Y})."
+            }
+        )
     last = case.referrals.order_by("-sequence").first()
     if last is not None and received_on < (last.closed_on or last.received_on):
-        raise ValidationError({"received_on": f"{received_on:%d %B %Y} is before the previous submission ended "
-                                              f"({(last.closed_on or last.received_on):%d %B %Y})."})
+        raise ValidationError(
+            {
+                "received_on": f"{received_on:%d %B %Y} is before the previous submission ended "
+                f"({(last.closed_on or last.received_on):%d %B %Y})."
+            }
+        )
+    if cps_area is not None and (
+        cps_area.kind != Organisation.Kind.CPS_AREA or (case.cps_area_id and cps_area.pk != case.cps_area_id)
+    ):
+        raise ValidationError({"cps_area": f"{cps_area} is not a CPS Area this case can be referred to."})
     if not case.offences.exists():
         raise TransitionError("Add at least one offence before referring the case.")
     with _audited(actor, "case_refer_to_cps"):
         sequence = (case.referrals.aggregate(n=Max("sequence"))["n"] or 0) + 1
         referral = ChargingReferral.objects.create(
-            case=case, sequence=sequence, kind=kind, received_on=received_on, submitted_by=actor,
-            custody=custody, notes=notes,
+            case=case,
+            sequence=sequence,
+            kind=kind,
+            received_on=received_on,
+            submitted_by=actor,
+            custody=custody,
+            notes=notes,
         )
         stop_investigation_clock(case, on=received_on)
         case.action_plans.filter(status=ActionPlan.Status.OPEN).update(status=ActionPlan.Status.RESUBMITTED)
         case.status = Case.Status.REFERRED
-        case.cps_area_id = case.cps_area_id or case.force.area_id
+        case.cps_area_id = case.cps_area_id or (cps_area.pk if cps_area else case.force.area_id)
         case.save(update_fields=["status", "cps_area", "updated_at"])
         ledger.clock_open(
-            case=case, kind=Clock.Kind.CHARGING_DECISION, side=Clock.Side.CPS, started_on=received_on,
-            label=f"Charging decision on submission {sequence}", today=today, referral=referral,
+            case=case,
+            kind=Clock.Kind.CHARGING_DECISION,
+            side=Clock.Side.CPS,
+            started_on=received_on,
+            label=f"Charging decision on submission {sequence}",
+            today=today,
+            referral=referral,
         )
         # The STL clocks already exist; re-evaluating them now flags on receipt any within eight weeks.
         ledger.stl_clocks_sync(case, today=today)
         event_record(
-            case=case, kind="referred", actor=actor,
-            summary=("Resubmitted" if sequence > 1 else "Referred") + f" to CPS for {referral.get_kind_display().lower()}"
+            case=case,
+            kind="referred",
+            actor=actor,
+            summary=("Resubmitted" if sequence > 1 else "Referred")
+            + f" to CPS for {referral.get_kind_display().lower()}"
             + (" (custody)" if custody else ""),
             data={"referral": referral.pk, "sequence": sequence},
         )
@@ -94,7 +129,9 @@ def case_refer_to_cps(
 
 def _awaiting(referral: ChargingReferral, doing: str) -> None:
     if referral.status != ChargingReferral.Status.AWAITING_DECISION:
-        raise TransitionError(f"Cannot {doing}: this submission is already {referral.get_status_display().lower()}.")
+        raise TransitionError(
+            f"Cannot {doing}: this submission is already {referral.get_status_display().lower()}."
+        )
 
 
 def _lock_referral(referral: ChargingReferral) -> ChargingReferral:
@@ -140,15 +177,24 @@ def referral_triage(
         referral.triaged_on, referral.triage_reasons, referral.triage_notes = on, list(reasons), notes
         if accept:
             referral.save()
-            event_record(case=case, kind="triage_accepted", actor=actor, summary="Referral accepted at triage")
+            event_record(
+                case=case, kind="triage_accepted", actor=actor, summary="Referral accepted at triage"
+            )
             return referral
-        referral.respond_by, referral.status, referral.closed_on = respond_by, ChargingReferral.Status.REJECTED, on
+        referral.respond_by, referral.status, referral.closed_on = (
+            respond_by,
+            ChargingReferral.Status.REJECTED,
+            on,
+        )
         referral.save()
         ledger.clocks_stop(referral.clocks.open(), on=on, outcome=Clock.State.SUPERSEDED)
         case.status = Case.Status.INVESTIGATION
         case.save(update_fields=["status", "updated_at"])
         event_record(
-            case=case, kind="triage_rejected", actor=actor, reason=notes,
+            case=case,
+            kind="triage_rejected",
+            actor=actor,
+            reason=notes,
             summary=f"File returned at triage ({len(reasons)} reason{'s' if len(reasons) != 1 else ''}); "
             f"police to respond by {respond_by:%d %B %Y}",
             data={"reasons": list(reasons)},
@@ -176,7 +222,9 @@ def conversation_record(
     case = lock_case(case)
     today = today or ledger.london_today()
     if case.is_closed:
-        raise TransitionError(f"Cannot record a conversation: the case is {case.get_status_display().lower()}.")
+        raise TransitionError(
+            f"Cannot record a conversation: the case is {case.get_status_display().lower()}."
+        )
     if mode not in CaseConversation.Mode.values:
         raise ValidationError({"mode": "Choose digital or face to face."})
     _not_future(held_on, "held_on", today)
@@ -184,26 +232,41 @@ def conversation_record(
         raise ValidationError({"held_on": "The conversation is dated before the report to police."})
     with _audited(actor, "conversation_record"):
         conversation = CaseConversation.objects.create(
-            case=case, referral=case.referrals.filter(status=ChargingReferral.Status.AWAITING_DECISION).first(),
-            held_on=held_on, mode=mode, reasonable_lines_of_inquiry=reasonable_lines_of_inquiry,
-            evidential_concerns=evidential_concerns, early_prosecution_strategy=early_prosecution_strategy,
+            case=case,
+            referral=case.referrals.filter(status=ChargingReferral.Status.AWAITING_DECISION).first(),
+            held_on=held_on,
+            mode=mode,
+            reasonable_lines_of_inquiry=reasonable_lines_of_inquiry,
+            evidential_concerns=evidential_concerns,
+            early_prosecution_strategy=early_prosecution_strategy,
             protective_orders_considered=protective_orders_considered,
-            protective_orders_notes=protective_orders_notes, recorded_by=actor,
+            protective_orders_notes=protective_orders_notes,
+            recorded_by=actor,
         )
         conversation.participants.set({actor, *participants})
-        event_record(case=case, kind="conversation", actor=actor,
-                     summary=f"Case conversation ({conversation.get_mode_display().lower()})")
+        event_record(
+            case=case,
+            kind="conversation",
+            actor=actor,
+            summary=f"Case conversation ({conversation.get_mode_display().lower()})",
+        )
     return conversation
 
 
-def _decision_validate(referral: ChargingReferral, decided_on: datetime.date, reasons: str, today: datetime.date) -> None:
+def _decision_validate(
+    referral: ChargingReferral, decided_on: datetime.date, reasons: str, today: datetime.date
+) -> None:
     _awaiting(referral, "record a decision")
     if referral.triage == ChargingReferral.Triage.REJECTED:
         raise TransitionError("This submission was returned at triage; police must resubmit.")
     _not_future(decided_on, "decided_on", today)
     if decided_on < referral.received_on:
-        raise ValidationError({"decided_on": f"{decided_on:%d %B %Y} is before CPS received the referral "
-                                             f"({referral.received_on:%d %B %Y})."})
+        raise ValidationError(
+            {
+                "decided_on": f"{decided_on:%d %B %Y} is before CPS received the referral "
+                f"({referral.received_on:%d %B %Y})."
+            }
+        )
     if not reasons.strip():
         raise ValidationError({"reasons": "Give the reasons for the decision."})
 
@@ -235,17 +298,32 @@ def decision_record(
         ChargingDecision.Outcome.OUT_OF_COURT: Case.Status.OUT_OF_COURT,
     }
     if outcome not in outcomes:
-        raise ValidationError({"outcome": "Choose charge, no further action or an out-of-court resolution; "
-                                          "to ask for more information, issue an action plan."})
-    if outcome == ChargingDecision.Outcome.CHARGE and test not in (ChargingDecision.Test.FULL_CODE,
-                                                                     ChargingDecision.Test.THRESHOLD):
-        raise ValidationError({"test": "A decision to charge must name the test applied: Full Code or Threshold."})
+        raise ValidationError(
+            {
+                "outcome": "Choose charge, no further action or an out-of-court resolution; "
+                "to ask for more information, issue an action plan."
+            }
+        )
+    if outcome == ChargingDecision.Outcome.CHARGE and test not in (
+        ChargingDecision.Test.FULL_CODE,
+        ChargingDecision.Test.THRESHOLD,
+    ):
+        raise ValidationError(
+            {"test": "A decision to charge must name the test applied: Full Code or Threshold."}
+        )
     if test not in ChargingDecision.Test.values:
         raise ValidationError({"test": "Choose the Full Code Test or the Threshold Test."})
     with _audited(actor, "decision_record"):
         decision = ChargingDecision.objects.create(
-            case=case, referral=referral, decided_on=decided_on, decided_by=actor, test=test, outcome=outcome,
-            evidence_led_viable=evidence_led_viable, evidence_led_strategy=evidence_led_strategy, reasons=reasons,
+            case=case,
+            referral=referral,
+            decided_on=decided_on,
+            decided_by=actor,
+            test=test,
+            outcome=outcome,
+            evidence_led_viable=evidence_led_viable,
+            evidence_led_strategy=evidence_led_strategy,
+            reasons=reasons,
         )
         referral.status, referral.closed_on = ChargingReferral.Status.DECIDED, decided_on
         referral.save(update_fields=["status", "closed_on"])
@@ -253,16 +331,32 @@ def decision_record(
         case.status = outcomes[outcome]
         case.save(update_fields=["status", "updated_at"])
         if outcome == ChargingDecision.Outcome.CHARGE:
-            ledger.clock_open(case=case, kind=Clock.Kind.CHARGE, side=Clock.Side.POLICE, started_on=decided_on,
-                              label="Charge the suspect", today=today)
+            ledger.clock_open(
+                case=case,
+                kind=Clock.Kind.CHARGE,
+                side=Clock.Side.POLICE,
+                started_on=decided_on,
+                label="Charge the suspect",
+                today=today,
+            )
         else:
             cancel_open_clocks(case, on=decided_on)
-        victim_update_clocks_open(case, on=decided_on, side=Clock.Side.CPS,
-                                  reason=f"CPS decision: {decision.get_outcome_display().lower()}", today=today)
-        event_record(case=case, kind="decision", actor=actor, reason=reasons,
-                     summary=f"CPS decision: {decision.get_outcome_display()}"
-                     + (f" ({decision.get_test_display()})" if test else ""),
-                     data={"decision": decision.pk, "outcome": outcome})
+        victim_update_clocks_open(
+            case,
+            on=decided_on,
+            side=Clock.Side.CPS,
+            reason=f"CPS decision: {decision.get_outcome_display().lower()}",
+            today=today,
+        )
+        event_record(
+            case=case,
+            kind="decision",
+            actor=actor,
+            reason=reasons,
+            summary=f"CPS decision: {decision.get_outcome_display()}"
+            + (f" ({decision.get_test_display()})" if test else ""),
+            data={"decision": decision.pk, "outcome": outcome},
+        )
     return decision
 
 
@@ -297,33 +391,59 @@ def action_plan_issue(
             raise ValidationError({f"actions[{i}].due_on": "The action is due before the plan was issued."})
     with _audited(actor, "action_plan_issue"):
         decision = ChargingDecision.objects.create(
-            case=case, referral=referral, decided_on=decided_on, decided_by=actor,
-            outcome=ChargingDecision.Outcome.ACTION_PLAN, reasons=reasons,
+            case=case,
+            referral=referral,
+            decided_on=decided_on,
+            decided_by=actor,
+            outcome=ChargingDecision.Outcome.ACTION_PLAN,
+            reasons=reasons,
         )
-        plan = ActionPlan.objects.create(case=case, decision=decision, issued_on=decided_on, respond_by=respond_by)
+        plan = ActionPlan.objects.create(
+            case=case, decision=decision, issued_on=decided_on, respond_by=respond_by
+        )
         for spec in actions:
             action = Action.objects.create(
-                plan=plan, description=spec["description"].strip(), category=spec.get("category", ""),
-                due_on=spec.get("due_on"), owner=spec.get("owner") or case.oic,
+                plan=plan,
+                description=spec["description"].strip(),
+                category=spec.get("category", ""),
+                due_on=spec.get("due_on"),
+                owner=spec.get("owner") or case.oic,
             )
             if action.due_on is not None:
-                ledger.clock_open(case=case, kind=Clock.Kind.ACTION, side=Clock.Side.POLICE, started_on=decided_on,
-                                  label=action.description[:200], today=today, action=action)
+                ledger.clock_open(
+                    case=case,
+                    kind=Clock.Kind.ACTION,
+                    side=Clock.Side.POLICE,
+                    started_on=decided_on,
+                    label=action.description[:200],
+                    today=today,
+                    action=action,
+                )
         referral.status, referral.closed_on = ChargingReferral.Status.ACTION_PLAN, decided_on
         referral.save(update_fields=["status", "closed_on"])
         ledger.clocks_stop(referral.clocks.open(), on=decided_on, outcome=Clock.State.SUPERSEDED)
         case.status = Case.Status.ACTION_PLAN
         case.save(update_fields=["status", "updated_at"])
-        event_record(case=case, kind="action_plan", actor=actor, reason=reasons,
-                     summary=f"Action plan issued with {len(actions)} action{'s' if len(actions) != 1 else ''}; "
-                     f"respond by {respond_by:%d %B %Y}",
-                     data={"plan": plan.pk, "actions": len(actions)})
+        event_record(
+            case=case,
+            kind="action_plan",
+            actor=actor,
+            reason=reasons,
+            summary=f"Action plan issued with {len(actions)} action{'s' if len(actions) != 1 else ''}; "
+            f"respond by {respond_by:%d %B %Y}",
+            data={"plan": plan.pk, "actions": len(actions)},
+        )
     return plan
 
 
 @transaction.atomic
 def action_update(
-    *, actor: User, action: Action, status: str, on: datetime.date, reason: str = "",
+    *,
+    actor: User,
+    action: Action,
+    status: str,
+    on: datetime.date,
+    reason: str = "",
     today: datetime.date | None = None,
 ) -> Action:
     """Move an action on: in progress, completed, withdrawn, or re-opened (with a reason)."""
@@ -355,10 +475,22 @@ def action_update(
         elif status == Action.Status.WITHDRAWN:
             ledger.clocks_stop(open_clocks, on=on, outcome=Clock.State.CANCELLED)
         elif status == Action.Status.REOPENED and action.due_on and not open_clocks.exists():
-            ledger.clock_open(case=case, kind=Clock.Kind.ACTION, side=Clock.Side.POLICE, started_on=on,
-                              label=action.description[:200], today=today, action=action)
-        event_record(case=case, kind="action_updated", actor=actor, reason=reason,
-                     summary=f"Action {Action.Status(status).label.lower()}: {action.description[:80]}")
+            ledger.clock_open(
+                case=case,
+                kind=Clock.Kind.ACTION,
+                side=Clock.Side.POLICE,
+                started_on=on,
+                label=action.description[:200],
+                today=today,
+                action=action,
+            )
+        event_record(
+            case=case,
+            kind="action_updated",
+            actor=actor,
+            reason=reason,
+            summary=f"Action {Action.Status(status).label.lower()}: {action.description[:80]}",
+        )
     return action
 
 
@@ -379,13 +511,19 @@ def charge_record(
     ledger.sync_rules()
     today = today or ledger.london_today()
     _check_status(case, (Case.Status.DECIDED,), "record a charge")
-    decision = case.decisions.filter(outcome=ChargingDecision.Outcome.CHARGE).order_by("-decided_on", "-pk").first()
+    decision = (
+        case.decisions.filter(outcome=ChargingDecision.Outcome.CHARGE).order_by("-decided_on", "-pk").first()
+    )
     if decision is None:
         raise TransitionError("There is no CPS decision to charge on this case.")
     _not_future(charged_on, "charged_on", today)
     if charged_on < decision.decided_on:
-        raise ValidationError({"charged_on": f"{charged_on:%d %B %Y} is before the decision to charge "
-                                             f"({decision.decided_on:%d %B %Y})."})
+        raise ValidationError(
+            {
+                "charged_on": f"{charged_on:%d %B %Y} is before the decision to charge "
+                f"({decision.decided_on:%d %B %Y})."
+            }
+        )
     if information_laid_on and information_laid_on < charged_on:
         raise ValidationError({"information_laid_on": "The information cannot be laid before the charge."})
     offences = list(offences) or list(case.offences.all())
@@ -393,17 +531,29 @@ def charge_record(
     if stray:
         raise ValidationError({"offences": "Only this case's offences can be charged."})
     with _audited(actor, "charge_record"):
-        charge = Charge.objects.create(case=case, decision=decision, charged_on=charged_on,
-                                       information_laid_on=information_laid_on, charged_by=actor)
+        charge = Charge.objects.create(
+            case=case,
+            decision=decision,
+            charged_on=charged_on,
+            information_laid_on=information_laid_on,
+            charged_by=actor,
+        )
         charge.offences.set(offences)
         ledger.clocks_stop(case.clocks.open().filter(kind=Clock.Kind.CHARGE), on=charged_on)
         ledger.clocks_stop(
-            case.clocks.open().filter(kind=Clock.Kind.STL, offence__in=offences), on=information_laid_on or charged_on
+            case.clocks.open().filter(kind=Clock.Kind.STL, offence__in=offences),
+            on=information_laid_on or charged_on,
         )
         case.status = Case.Status.CHARGED
         case.save(update_fields=["status", "updated_at"])
-        victim_update_clocks_open(case, on=charged_on, side=Clock.Side.POLICE, reason="suspect charged", today=today)
-        event_record(case=case, kind="charged", actor=actor,
-                     summary=f"Charged with {len(offences)} offence{'s' if len(offences) != 1 else ''}",
-                     data={"charge": charge.pk})
+        victim_update_clocks_open(
+            case, on=charged_on, side=Clock.Side.POLICE, reason="suspect charged", today=today
+        )
+        event_record(
+            case=case,
+            kind="charged",
+            actor=actor,
+            summary=f"Charged with {len(offences)} offence{'s' if len(offences) != 1 else ''}",
+            data={"charge": charge.pk},
+        )
     return charge

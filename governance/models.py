@@ -3,10 +3,10 @@ and the joint local principles). Panel members see only the cases their panel re
 
 from __future__ import annotations
 
-from cases.audit import audited
 from django.db import models
 from django.db.models import Q
 
+from cases.audit import audited
 from cases.models import Case, Organisation, _choices_check
 
 
@@ -61,7 +61,9 @@ class PanelReview(models.Model):
     investigation = models.CharField(max_length=20, choices=Rating.choices, blank=True, default="")
     decision_making = models.CharField(max_length=20, choices=Rating.choices, blank=True, default="")
     timeliness = models.CharField(max_length=20, choices=Rating.choices, blank=True, default="")
-    action_plan_proportionality = models.CharField(max_length=20, choices=Rating.choices, blank=True, default="")
+    action_plan_proportionality = models.CharField(
+        max_length=20, choices=Rating.choices, blank=True, default=""
+    )
     victims_code_compliance = models.CharField(max_length=20, choices=Rating.choices, blank=True, default="")
     language = models.CharField(max_length=20, choices=Rating.choices, blank=True, default="")
     learning_points = models.TextField(blank=True)
@@ -75,7 +77,8 @@ class PanelReview(models.Model):
             ),
             _choices_check("sampling", PanelReviewSampling, "%(app_label)s_%(class)s_sampling_valid"),
             models.CheckConstraint(
-                condition=~Q(sampling="rule") | ~Q(sampling_rule=""), name="%(app_label)s_%(class)s_rule_named"
+                condition=~Q(sampling="rule") | ~Q(sampling_rule=""),
+                name="%(app_label)s_%(class)s_rule_named",
             ),
         ]
 

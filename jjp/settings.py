@@ -20,7 +20,9 @@ LOCAL_RUN = env.bool("JJP_LOCAL_RUN", default=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 if LOCAL_RUN or DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-only-key-do-not-use-in-production-0123456789")
+    SECRET_KEY = env.str(
+        "DJANGO_SECRET_KEY", default="insecure-local-only-key-do-not-use-in-production-0123456789"
+    )
 else:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 

@@ -4,10 +4,10 @@ and the protective orders that keep them safe (domain-rules.md sections 4 and 6)
 
 from __future__ import annotations
 
-from cases.audit import audited
 from django.db import models
 from django.db.models import F, Q
 
+from cases.audit import audited
 from cases.models import Case, _choices_check
 
 
@@ -129,7 +129,9 @@ class ProtectiveOrder(models.Model):
             _choices_check("kind", ProtectiveOrderKind, "%(app_label)s_%(class)s_kind_valid"),
             _choices_check("status", ProtectiveOrderStatus, "%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
-                condition=Q(expires_on__isnull=True) | Q(granted_on__isnull=True) | Q(expires_on__gte=F("granted_on")),
+                condition=Q(expires_on__isnull=True)
+                | Q(granted_on__isnull=True)
+                | Q(expires_on__gte=F("granted_on")),
                 name="%(app_label)s_%(class)s_expires_after_grant",
             ),
             models.CheckConstraint(

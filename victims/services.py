@@ -37,11 +37,20 @@ def victim_add(
         raise ValidationError({"date_of_birth": "The date of birth is after the report to police."})
     with _audited(actor, "victim_add"):
         victim = Victim.objects.create(
-            case=case, given_name=given_name.strip(), family_name=family_name.strip(), date_of_birth=date_of_birth,
-            is_child=is_child, enhanced_rights=enhanced_rights or case.domestic_abuse,
-            safe_contact_methods=safe_contact_methods, safe_contact_times=safe_contact_times,
+            case=case,
+            given_name=given_name.strip(),
+            family_name=family_name.strip(),
+            date_of_birth=date_of_birth,
+            is_child=is_child,
+            enhanced_rights=enhanced_rights or case.domestic_abuse,
+            safe_contact_methods=safe_contact_methods,
+            safe_contact_times=safe_contact_times,
             confidential_address=confidential_address,
         )
-        event_record(case=case, kind="victim_added", actor=actor,
-                     summary="Child victim added" if is_child else "Victim added")
+        event_record(
+            case=case,
+            kind="victim_added",
+            actor=actor,
+            summary="Child victim added" if is_child else "Victim added",
+        )
     return victim

@@ -5,22 +5,17 @@ Pure: no Django, no database. Run: .venv/bin/pytest tests/cases/test_clocks.py -
 
 import ast
 import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-# The repository root must be importable when pytest-django (which adds it) is disabled; harmless
-# once pyproject sets ``pythonpath = ["."]``.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import holidays
+import pytest
+from dateutil.easter import easter  # type: ignore[import-untyped]
 
-from collections.abc import Callable, Iterator  # noqa: E402
-from datetime import UTC, date, datetime, timedelta, timezone  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-import holidays  # noqa: E402
-import pytest  # noqa: E402
-from dateutil.easter import easter  # type: ignore[import-untyped]  # noqa: E402
-
-from cases import clocks  # noqa: E402
-from cases.clocks import (  # noqa: E402
+from cases import clocks
+from cases.clocks import (
     LONDON,
     ClockRules,
     ClockState,

@@ -4,20 +4,13 @@ Run: .venv/bin/pytest tests/cases/test_clocks_properties.py -p no:django -q
 """
 
 import calendar as stdlib_calendar
-import sys
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-# The repository root must be importable when pytest-django (which adds it) is disabled; harmless
-# once pyproject sets ``pythonpath = ["."]``.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from datetime import UTC, date, datetime, timedelta  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from cases.clocks import (  # noqa: E402
+from cases.clocks import (
     LONDON,
     ClockRules,
     ClockState,

@@ -24,7 +24,10 @@ from governance.models import PanelReview, ScrutinyPanel
 from victims.services import victim_add
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - local run only, see module docstring
-FORCES = ("GMP", "WYP")  # Greater Manchester Police (CPS North West), West Yorkshire Police (CPS Yorkshire and Humberside)
+FORCES = (
+    "GMP",
+    "WYP",
+)  # Greater Manchester Police (CPS North West), West Yorkshire Police (CPS Yorkshire and Humberside)
 
 FORCE_ROLES = [
     ("oic", [Role.OIC], "Officer in charge"),
@@ -39,8 +42,32 @@ AREA_ROLES = [
     ("panel", [Role.PANEL_MEMBER], "Scrutiny panel member"),
 ]
 
-GIVEN = ["Alex", "Sam", "Jordan", "Casey", "Robin", "Morgan", "Taylor", "Jamie", "Charlie", "Drew", "Avery", "Riley"]
-FAMILY = ["Ashdown", "Brackley", "Corran", "Dunmore", "Elsworth", "Fenwick", "Garside", "Hollins", "Ingram", "Jessop"]
+GIVEN = [
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Casey",
+    "Robin",
+    "Morgan",
+    "Taylor",
+    "Jamie",
+    "Charlie",
+    "Drew",
+    "Avery",
+    "Riley",
+]
+FAMILY = [
+    "Ashdown",
+    "Brackley",
+    "Corran",
+    "Dunmore",
+    "Elsworth",
+    "Fenwick",
+    "Garside",
+    "Hollins",
+    "Ingram",
+    "Jessop",
+]
 
 
 class Command(BaseCommand):
@@ -64,7 +91,9 @@ class Command(BaseCommand):
         for code in FORCES:
             force = Organisation.objects.get(code=code)
             for suffix, roles, title in FORCE_ROLES:
-                users[f"{code.lower()}-{suffix}"] = self._user(f"{code.lower()}-{suffix}", force, roles, title, local)
+                users[f"{code.lower()}-{suffix}"] = self._user(
+                    f"{code.lower()}-{suffix}", force, roles, title, local
+                )
             area = force.area
             for suffix, roles, title in AREA_ROLES:
                 name = f"{area.code.lower()}-{suffix}"
@@ -74,8 +103,14 @@ class Command(BaseCommand):
     def _user(self, username: str, org: Organisation, roles: list[str], title: str, local: bool) -> User:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"organisation": org, "roles": roles, "first_name": title, "last_name": f"({org.code})",
-                      "email": f"{username}@demo.jjp.invalid", "is_staff": Role.ADMINISTRATOR in roles},
+            defaults={
+                "organisation": org,
+                "roles": roles,
+                "first_name": title,
+                "last_name": f"({org.code})",
+                "email": f"{username}@demo.jjp.invalid",
+                "is_staff": Role.ADMINISTRATOR in roles,
+            },
         )
         if created or local:
             if local:
@@ -96,20 +131,28 @@ class Command(BaseCommand):
             nonlocal n
             n += 1
             reported = today - datetime.timedelta(days=days_ago)
-            committed = today - datetime.timedelta(days=offence_days_ago if offence_days_ago is not None else days_ago)
+            committed = today - datetime.timedelta(
+                days=offence_days_ago if offence_days_ago is not None else days_ago
+            )
             case = case_create(
-                actor=oic, urn=f"DEMO{code}{n:04d}", reported_on=reported, today=today,
+                actor=oic,
+                urn=f"DEMO{code}{n:04d}",
+                reported_on=reported,
+                today=today,
                 offences=[{"offence_type": offence, "committed_on": committed}],
                 suspects=[{"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY)}],
-                risk_level=rng.choice(["standard", "medium", "high"]), risk_tool=rng.choice(["dash", "dara"]),
-                summary="Invented demo case.", **kw,
+                risk_level=rng.choice(["standard", "medium", "high"]),
+                risk_tool=rng.choice(["dash", "dara"]),
+                summary="Invented demo case.",
+                **kw,
             )
             victim_add(actor=oic, case=case, given_name=rng.choice(GIVEN), family_name=rng.choice(FAMILY))
             return case
 
         def refer(case: Case, days_ago: int) -> Any:
-            return charging.case_refer_to_cps(actor=oic, case=case, today=today,
-                                              received_on=today - datetime.timedelta(days=days_ago))
+            return charging.case_refer_to_cps(
+                actor=oic, case=case, today=today, received_on=today - datetime.timedelta(days=days_ago)
+            )
 
         # Under investigation: fresh, due soon, overdue.
         new_case(2, "OAPA-47")
@@ -123,54 +166,104 @@ class Command(BaseCommand):
         case = new_case(35, "SCA15-76")
         ref = refer(case, 20)
         charging.action_plan_issue(
-            actor=prosecutor, referral=ref, decided_on=today - datetime.timedelta(days=14), today=today,
+            actor=prosecutor,
+            referral=ref,
+            decided_on=today - datetime.timedelta(days=14),
+            today=today,
             reasons="Further evidence needed before a decision can be made.",
             respond_by=today + datetime.timedelta(days=7),
             actions=[
-                {"description": "Obtain the 999 call recording", "due_on": today + datetime.timedelta(days=2)},
-                {"description": "Statement from the neighbour who called police", "due_on": today - datetime.timedelta(days=1)},
+                {
+                    "description": "Obtain the 999 call recording",
+                    "due_on": today + datetime.timedelta(days=2),
+                },
+                {
+                    "description": "Statement from the neighbour who called police",
+                    "due_on": today - datetime.timedelta(days=1),
+                },
                 {"description": "Medical records with the victim's consent", "due_on": None},
             ],
         )
         # Decided to charge, charge pending.
         case = new_case(25, "OAPA-20")
         ref = refer(case, 12)
-        charging.decision_record(actor=prosecutor, referral=ref, outcome="charge", test="full_code",
-                                 decided_on=today - datetime.timedelta(days=3), today=today,
-                                 reasons="The Full Code Test is met on the evidence and in the public interest.")
+        charging.decision_record(
+            actor=prosecutor,
+            referral=ref,
+            outcome="charge",
+            test="full_code",
+            decided_on=today - datetime.timedelta(days=3),
+            today=today,
+            reasons="The Full Code Test is met on the evidence and in the public interest.",
+        )
         # Charged, and at court.
         for at_court in (False, True):
-            case = new_case(60, "CJA88-39", offence_days_ago=61,
-                            first_qualifying_report_on=today - datetime.timedelta(days=60),
-                            first_qualifying_report_kind="witness_statement")
+            case = new_case(
+                60,
+                "CJA88-39",
+                offence_days_ago=61,
+                first_qualifying_report_on=today - datetime.timedelta(days=60),
+                first_qualifying_report_kind="witness_statement",
+            )
             ref = refer(case, 40)
-            charging.decision_record(actor=prosecutor, referral=ref, outcome="charge", test="full_code",
-                                     decided_on=today - datetime.timedelta(days=33), today=today,
-                                     reasons="The Full Code Test is met.")
-            charging.charge_record(actor=oic, case=case, charged_on=today - datetime.timedelta(days=30), today=today)
+            charging.decision_record(
+                actor=prosecutor,
+                referral=ref,
+                outcome="charge",
+                test="full_code",
+                decided_on=today - datetime.timedelta(days=33),
+                today=today,
+                reasons="The Full Code Test is met.",
+            )
+            charging.charge_record(
+                actor=oic, case=case, charged_on=today - datetime.timedelta(days=30), today=today
+            )
             if at_court:
                 case_progress(actor=oic, case=case, to="at_court", on=today - datetime.timedelta(days=10))
         # No further action by CPS, and by police.
         case = new_case(50, "PHA97-4")
         ref = refer(case, 30)
-        charging.decision_record(actor=prosecutor, referral=ref, outcome="nfa", decided_on=today - datetime.timedelta(days=20),
-                                 today=today, reasons="The evidential stage of the Full Code Test is not met.",
-                                 evidence_led_viable=False)
+        charging.decision_record(
+            actor=prosecutor,
+            referral=ref,
+            outcome="nfa",
+            decided_on=today - datetime.timedelta(days=20),
+            today=today,
+            reasons="The evidential stage of the Full Code Test is not met.",
+            evidence_led_viable=False,
+        )
         case = new_case(10, "CDA71-1")
-        case_record_police_outcome(actor=supervisor, case=case, outcome="nfa", on=today - datetime.timedelta(days=1),
-                                   reason="Evidential difficulties: no independent witness.", today=today)
+        case_record_police_outcome(
+            actor=supervisor,
+            case=case,
+            outcome="nfa",
+            on=today - datetime.timedelta(days=1),
+            reason="Evidential difficulties: no independent witness.",
+            today=today,
+        )
         # A restricted police-perpetrated case.
         case = new_case(8, "SCA15-76", police_perpetrated=True)
-        case_restrict(actor=supervisor, case=case, users=[oic], reason="The suspect is a serving officer of this force.")
+        case_restrict(
+            actor=supervisor, case=case, users=[oic], reason="The suspect is a serving officer of this force."
+        )
         # A scrutiny panel reviewing the NFA case.
         area = Organisation.objects.get(code=code).area
-        panel, _ = ScrutinyPanel.objects.get_or_create(name=f"{area.name} DA scrutiny panel", organisation=area)
+        panel, _ = ScrutinyPanel.objects.get_or_create(
+            name=f"{area.name} DA scrutiny panel", organisation=area
+        )
         panel.members.add(users[f"{area_code}-panel"])
         nfa_case = Case.objects.filter(force__code=code, status="nfa").first()
-        PanelReview.objects.get_or_create(panel=panel, case=nfa_case, meeting_on=today, defaults={"sampling": "random"})
+        PanelReview.objects.get_or_create(
+            panel=panel, case=nfa_case, meeting_on=today, defaults={"sampling": "random"}
+        )
 
     def _print_logins(self, users: dict[str, User], local: bool) -> None:
-        self.stdout.write("\nDemo logins" + (f" (password for all: {DEMO_PASSWORD})" if local else
-                                             " (no passwords outside the local run)") + ":")
+        self.stdout.write(
+            "\nDemo logins"
+            + (f" (password for all: {DEMO_PASSWORD})" if local else " (no passwords outside the local run)")
+            + ":"
+        )
         for name, user in users.items():
-            self.stdout.write(f"  {name:24} {user.organisation.name}: {', '.join(Role(r).label for r in user.roles)}")
+            self.stdout.write(
+                f"  {name:24} {user.organisation.name}: {', '.join(Role(r).label for r in user.roles)}"
+            )

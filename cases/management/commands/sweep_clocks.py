@@ -19,7 +19,9 @@ class Command(BaseCommand):
             try:
                 today = datetime.date.fromisoformat(options["today"])
             except ValueError as exc:
-                raise CommandError(f"--today must be a date like 2026-01-31, not {options['today']!r}") from exc
+                raise CommandError(
+                    f"--today must be a date like 2026-01-31, not {options['today']!r}"
+                ) from exc
         run = ledger.sweep(today=today)
         self.stdout.write(
             f"Sweep for {run.today}: {run.get_status_display()}; {run.examined} clocks changed state, "

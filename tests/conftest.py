@@ -1,0 +1,69 @@
+"""Shared personas and helpers. Personas: an OIC of force A (Greater Manchester Police, CPS North West), a
+prosecutor of A's Area, an OIC of force B (West Yorkshire Police, another Area) who must see nothing of A's."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from cases.models import Organisation, Role
+from tests.factories import CaseFactory, UserFactory
+
+TODAY = datetime.date(2026, 3, 2)  # a Monday; tests pass it explicitly as the London "today"
+
+
+@pytest.fixture
+def force_a(db):
+    return Organisation.objects.get(code="GMP")
+
+
+@pytest.fixture
+def force_b(db):
+    return Organisation.objects.get(code="WYP")
+
+
+@pytest.fixture
+def area_a(force_a):
+    return force_a.area
+
+
+@pytest.fixture
+def area_b(force_b):
+    return force_b.area
+
+
+@pytest.fixture
+def oic_a(force_a):
+    return UserFactory(organisation=force_a, roles=[Role.OIC], username="oic-a")
+
+
+@pytest.fixture
+def supervisor_a(force_a):
+    return UserFactory(organisation=force_a, roles=[Role.POLICE_SUPERVISOR], username="supervisor-a")
+
+
+@pytest.fixture
+def prosecutor_a(area_a):
+    return UserFactory(organisation=area_a, roles=[Role.PROSECUTOR], username="prosecutor-a")
+
+
+@pytest.fixture
+def oic_b(force_b):
+    return UserFactory(organisation=force_b, roles=[Role.OIC], username="oic-b")
+
+
+@pytest.fixture
+def prosecutor_b(area_b):
+    return UserFactory(organisation=area_b, roles=[Role.PROSECUTOR], username="prosecutor-b")
+
+
+@pytest.fixture
+def today():
+    return TODAY
+
+
+@pytest.fixture
+def case_a(oic_a):
+    """A common assault case of force A, reported four weeks before TODAY, under investigation."""
+    return CaseFactory(actor=oic_a)
