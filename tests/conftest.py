@@ -67,3 +67,12 @@ def today():
 def case_a(oic_a):
     """A common assault case of force A, reported four weeks before TODAY, under investigation."""
     return CaseFactory(actor=oic_a)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests render templates without running collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
