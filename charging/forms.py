@@ -12,6 +12,7 @@ from cases import services as case_services
 from cases.forms import DateInput
 from cases.models import Case, User
 from victims import services as victim_services
+from victims.models import Victim, VictimContact
 
 from . import services
 from .models import Action, ChargingDecision, ChargingReferral, TriageReason
@@ -181,6 +182,23 @@ class VictimForm(StepForm):
         return victim_services.victim_add(actor=actor, case=self.case, **self.cleaned_data)
 
 
+class VictimContactForm(StepForm):
+    slug, title, perm = "victim-contact", "Log a contact with a victim", "victims.add_victim"
+    statuses = tuple(Case.Status.values)
+    victim = forms.ModelChoiceField(queryset=Victim.objects.none())
+    contacted_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    method = forms.ChoiceField(choices=VictimContact.Method.choices)
+    purpose = forms.ChoiceField(choices=VictimContact.Purpose.choices)
+    outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        self.fields["victim"].queryset = Victim.objects.filter(case=case)
+
+    def run(self, actor: User) -> Any:
+        return victim_services.victim_contact_record(actor=actor, **self.cleaned_data)
+
+
 STEPS: dict[str, type[StepForm]] = {
     f.slug: f
     for f in (
@@ -193,5 +211,6 @@ STEPS: dict[str, type[StepForm]] = {
         ChargeForm,
         PoliceOutcomeForm,
         VictimForm,
+        VictimContactForm,
     )
 }

@@ -6,12 +6,14 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from cases.models import Case, User
+from cases import ledger
+from cases.models import Case, Clock, User
 from cases.rules import require
 from cases.services import _audited, event_record, lock_case
 
-from .models import Victim
+from .models import Victim, VictimContact
 
 
 @transaction.atomic
@@ -54,3 +56,52 @@ def victim_add(
             summary="Child victim added" if is_child else "Victim added",
         )
     return victim
+
+
+@transaction.atomic
+def victim_contact_record(
+    *,
+    actor: User,
+    victim: Victim,
+    contacted_at: datetime.datetime,
+    method: str,
+    purpose: str,
+    outcome: str = "",
+) -> VictimContact:
+    """Log a contact with a victim. An update (Victims' Code Right 6) meets the victim's pending update clock:
+    met if on time, missed if late."""
+    case = victim.case
+    require(actor, "victims.add_victim", case)
+    lock_case(case)
+    if method not in VictimContact.Method.values:
+        raise ValidationError({"method": f"Choose one of: {', '.join(VictimContact.Method.labels)}."})
+    if purpose not in VictimContact.Purpose.values:
+        raise ValidationError({"purpose": f"Choose one of: {', '.join(VictimContact.Purpose.labels)}."})
+    if timezone.is_naive(contacted_at):
+        raise ValidationError({"contacted_at": "Give the time with its time zone."})
+    if contacted_at > timezone.now():
+        raise ValidationError({"contacted_at": "The contact is in the future."})
+    day = timezone.localdate(contacted_at)
+    if day < case.reported_on:
+        raise ValidationError({"contacted_at": "The contact is before the report to police."})
+    with _audited(actor, "victim_contact_record"):
+        contact = VictimContact.objects.create(
+            victim=victim,
+            contacted_at=contacted_at,
+            method=method,
+            purpose=purpose,
+            outcome=outcome,
+            made_by=actor,
+        )
+        if purpose == VictimContact.Purpose.UPDATE:
+            ledger.clocks_stop(
+                case.clocks.open().filter(kind=Clock.Kind.VICTIM_UPDATE, victim=victim, started_on__lte=day),
+                on=day,
+            )
+        event_record(
+            case=case,
+            kind="victim_contact",
+            actor=actor,
+            summary=f"Victim contact: {contact.get_purpose_display()}",
+        )
+    return contact

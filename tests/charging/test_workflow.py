@@ -550,6 +550,19 @@ class TestActionUpdate:
         assert field in exc.value.message_dict
         assert self.dated(plan).status == "new"
 
+    @pytest.mark.xfail(strict=True, reason=(
+        "BUG: charging/services.py action_update never checks that the case (or its plan) is still open, so an "
+        "action of an NFA'd case can be re-opened and a new overdue ACTION clock opened on a closed case"))
+    def test_actions_of_a_closed_case_cannot_be_reopened(self, oic_a, dec_case, plan):
+        action = charging.action_update(actor=oic_a, action=self.dated(plan), status="completed",
+                                        on=D(2026, 1, 2), today=TODAY)
+        case_record_police_outcome(actor=oic_a, case=dec_case, outcome="nfa", on=D(2026, 1, 9),
+                                   reason="The victim withdrew support.", today=TODAY)
+        with pytest.raises(TransitionError):
+            charging.action_update(actor=oic_a, action=action, status="reopened", on=D(2026, 1, 10),
+                                   reason="Reconsidered.", today=TODAY)
+        assert not dec_case.clocks.open().filter(kind=Clock.Kind.ACTION).exists()
+
     def test_other_force_cannot_update(self, oic_b, plan):
         with pytest.raises(PermissionDenied):
             charging.action_update(actor=oic_b, action=self.dated(plan), status="completed", on=D(2026, 1, 2),
@@ -602,6 +615,16 @@ class TestDecision:
         assert clock(dec_case, Clock.Kind.CHARGING_DECISION).state == Clock.State.MET
         assert not dec_case.clocks.filter(kind=Clock.Kind.CHARGE).exists()
         assert (last_event(dec_case).kind, last_event(dec_case).actor) == ("decision", prosecutor_a)
+
+    def test_standard_rights_victim_is_told_within_five_working_days(self, oic_a, prosecutor_a):
+        case = create(oic_a, reported_on=REPORTED, offences=[offence("CJA88-39", REPORTED)], domestic_abuse=False)
+        victim = victim_add(actor=oic_a, case=case, given_name="Vic", family_name="Tim", enhanced_rights=False)
+        ref = charging.case_refer_to_cps(actor=oic_a, case=case, received_on=RECEIVED, today=TODAY)
+        # Decision Tue 23 Dec 2025: 5 working days, skipping 25, 26 Dec and 1 Jan -> Fri 2 Jan 2026.
+        charging.decision_record(actor=prosecutor_a, referral=ref, outcome="nfa", decided_on=D(2025, 12, 23),
+                                 reasons="Not met.", today=TODAY)
+        update = case.clocks.get(kind=Clock.Kind.VICTIM_UPDATE, victim=victim)
+        assert (update.params["enhanced"], update.due_on) == (False, D(2026, 1, 2))
 
     def test_decision_on_a_referral_returned_at_triage_is_refused(self, prosecutor_a, referral):
         charging.referral_triage(actor=prosecutor_a, referral=referral, accept=False, on=D(2025, 12, 16),
@@ -853,6 +876,16 @@ class TestProgress:
         case_progress(actor=oic_a, case=dec_case, to="at_court", on=D(2026, 1, 20))
         with pytest.raises(TransitionError):
             case_progress(actor=oic_a, case=dec_case, to="at_court", on=D(2026, 1, 21))
+
+    @pytest.mark.xfail(strict=True, reason=(
+        "BUG: cases/services.py case_progress does not validate `on` (no today=, no _not_future, not checked "
+        "against the charge date), so a case can be marked at court or concluded before it was charged"))
+    def test_progress_dated_before_the_charge_is_refused(self, oic_a, dec_case, decided):
+        charging.charge_record(actor=oic_a, case=dec_case, charged_on=CHARGED, today=TODAY)
+        with pytest.raises(ValidationError):
+            case_progress(actor=oic_a, case=dec_case, to="at_court", on=CHARGED - days(30))
+        dec_case.refresh_from_db()
+        assert dec_case.status == Case.Status.CHARGED
 
     def test_only_court_or_conclusion_can_be_reached_here(self, oic_a, case_a):
         with pytest.raises(ValidationError) as exc:
