@@ -146,7 +146,9 @@ def case_create(
         )
     if risk_tool not in Case.RiskTool.values:
         errors["risk_tool"] = "Choose DASH, DARA or not assessed."
-    if bool(first_qualifying_report_on) != bool(first_qualifying_report_kind):
+    if first_qualifying_report_kind not in Case.QualifyingReportKind.values:
+        errors["first_qualifying_report_kind"] = "Choose a witness statement or a video-recorded interview."
+    elif bool(first_qualifying_report_on) != bool(first_qualifying_report_kind):
         errors["first_qualifying_report_on"] = (
             "Give both the date and the kind of the first qualifying report."
         )
@@ -478,7 +480,15 @@ def case_restrict(*, actor: User, case: Case, users: Sequence[User], reason: str
 
 
 @transaction.atomic
-def case_progress(*, actor: User, case: Case, to: str, on: datetime.date, reason: str = "") -> Case:
+def case_progress(
+    *,
+    actor: User,
+    case: Case,
+    to: str,
+    on: datetime.date,
+    reason: str = "",
+    today: datetime.date | None = None,
+) -> Case:
     """Move a charged case to court, and a case at court to its conclusion."""
     require(actor, "cases.progress_case", case)
     case = lock_case(case)
@@ -489,6 +499,10 @@ def case_progress(*, actor: User, case: Case, to: str, on: datetime.date, reason
     if to not in allowed:
         raise ValidationError({"to": "A case can only be moved to court or concluded here."})
     _check_status(case, allowed[to], f"mark the case {Case.Status(to).label.lower()}")
+    _not_future(on, "on", today or ledger.london_today())
+    charged_on = case.charges.order_by("-charged_on").values_list("charged_on", flat=True).first()
+    if charged_on and on < charged_on:
+        raise ValidationError({"on": f"{on:%d %B %Y} is before the charge ({charged_on:%d %B %Y})."})
     with _audited(actor, "case_progress"):
         case.status = to
         case.save(update_fields=["status", "updated_at"])

@@ -449,11 +449,13 @@ def action_update(
     """Move an action on: in progress, completed, withdrawn, or re-opened (with a reason)."""
     case = action.plan.case
     require(actor, "charging.update_action", case)
-    lock_case(case)
+    case = lock_case(case)
     action = Action.objects.select_for_update().select_related("plan").get(pk=action.pk)
     today = today or ledger.london_today()
     if status not in Action.Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
+    if case.is_closed or action.plan.status == ActionPlan.Status.CLOSED:
+        raise TransitionError("Cannot change an action: its action plan or the case is closed.")
     if status not in Action.TRANSITIONS[action.status]:
         raise TransitionError(
             f"Cannot move an action from {action.get_status_display().lower()} to "

@@ -146,8 +146,9 @@ def test_qualifying_report_date_and_kind_go_together(force_a, fields, ok):
 
 def test_qualifying_report_not_before_the_report(case):
     Case.objects.filter(pk=case.pk).update(first_qualifying_report_on=REPORTED, first_qualifying_report_kind="vri")
+    day_before = REPORTED - datetime.timedelta(days=1)
     refused("cases_case_fqr_not_before_report",
-            lambda: Case.objects.filter(pk=case.pk).update(first_qualifying_report_on=REPORTED - datetime.timedelta(days=1)))
+            lambda: Case.objects.filter(pk=case.pk).update(first_qualifying_report_on=day_before))
     refused("cases_case_fqr_not_before_report",
             lambda: Case.objects.create(force=case.force, urn="Q-2", reported_on=REPORTED,
                                         first_qualifying_report_on=D(2020, 1, 1), first_qualifying_report_kind="vri"))

@@ -121,12 +121,6 @@ def test_outside_the_local_run_demo_users_get_unusable_passwords():
             assert not user.check_password(DEMO_PASSWORD)
         assert not Client().login(username="gmp-oic", password=DEMO_PASSWORD)
     assert DEMO_PASSWORD not in output
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: cases/management/commands/seed_demo.py Command._user only touches the password when the user is "
-    "created or the run is local (`if created or local`), so a run outside the local run leaves demo passwords "
-    "set by an earlier local run usable"))
 def test_run_outside_the_local_run_disables_earlier_demo_passwords(seeded):
     seed(local=False)
     with override_settings(PASSWORD_HASHERS=FAST_HASHER):

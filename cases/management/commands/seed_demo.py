@@ -112,12 +112,12 @@ class Command(BaseCommand):
                 "is_staff": Role.ADMINISTRATOR in roles,
             },
         )
-        if created or local:
-            if local:
-                user.set_password(DEMO_PASSWORD)
-            else:
-                user.set_unusable_password()
-            user.save()
+        # Demo passwords exist only in the local run: elsewhere they are disabled, also for earlier demo users.
+        if local:
+            user.set_password(DEMO_PASSWORD)
+        else:
+            user.set_unusable_password()
+        user.save()
         return user
 
     def _cases(self, code: str, users: dict[str, User], rng: random.Random) -> None:
