@@ -134,6 +134,24 @@ def _awaiting(referral: ChargingReferral, doing: str) -> None:
         )
 
 
+def _submission_end(
+    referral: ChargingReferral,
+    case: Case,
+    *,
+    status: str,
+    on: datetime.date,
+    case_status: str,
+    clock_outcome: str | None = None,
+) -> None:
+    """End a submission (decided, action plan, returned at triage): close it, stop its charging clock (met or
+    missed by the date, or superseded) and move the case on."""
+    referral.status, referral.closed_on = status, on
+    referral.save()
+    ledger.clocks_stop(referral.clocks.open(), on=on, outcome=clock_outcome)
+    case.status = case_status
+    case.save(update_fields=["status", "updated_at"])
+
+
 def _lock_referral(referral: ChargingReferral) -> ChargingReferral:
     return ChargingReferral.objects.select_for_update().select_related("case").get(pk=referral.pk)
 
@@ -181,15 +199,15 @@ def referral_triage(
                 case=case, kind="triage_accepted", actor=actor, summary="Referral accepted at triage"
             )
             return referral
-        referral.respond_by, referral.status, referral.closed_on = (
-            respond_by,
-            ChargingReferral.Status.REJECTED,
-            on,
+        referral.respond_by = respond_by
+        _submission_end(
+            referral,
+            case,
+            status=ChargingReferral.Status.REJECTED,
+            on=on,
+            case_status=Case.Status.INVESTIGATION,
+            clock_outcome=Clock.State.SUPERSEDED,
         )
-        referral.save()
-        ledger.clocks_stop(referral.clocks.open(), on=on, outcome=Clock.State.SUPERSEDED)
-        case.status = Case.Status.INVESTIGATION
-        case.save(update_fields=["status", "updated_at"])
         event_record(
             case=case,
             kind="triage_rejected",
@@ -325,11 +343,13 @@ def decision_record(
             evidence_led_strategy=evidence_led_strategy,
             reasons=reasons,
         )
-        referral.status, referral.closed_on = ChargingReferral.Status.DECIDED, decided_on
-        referral.save(update_fields=["status", "closed_on"])
-        ledger.clocks_stop(referral.clocks.open(), on=decided_on)
-        case.status = outcomes[outcome]
-        case.save(update_fields=["status", "updated_at"])
+        _submission_end(
+            referral,
+            case,
+            status=ChargingReferral.Status.DECIDED,
+            on=decided_on,
+            case_status=outcomes[outcome],
+        )
         if outcome == ChargingDecision.Outcome.CHARGE:
             ledger.clock_open(
                 case=case,
@@ -419,11 +439,14 @@ def action_plan_issue(
                     today=today,
                     action=action,
                 )
-        referral.status, referral.closed_on = ChargingReferral.Status.ACTION_PLAN, decided_on
-        referral.save(update_fields=["status", "closed_on"])
-        ledger.clocks_stop(referral.clocks.open(), on=decided_on, outcome=Clock.State.SUPERSEDED)
-        case.status = Case.Status.ACTION_PLAN
-        case.save(update_fields=["status", "updated_at"])
+        _submission_end(
+            referral,
+            case,
+            status=ChargingReferral.Status.ACTION_PLAN,
+            on=decided_on,
+            case_status=Case.Status.ACTION_PLAN,
+            clock_outcome=Clock.State.SUPERSEDED,
+        )
         event_record(
             case=case,
             kind="action_plan",
