@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from charging.forms import STEPS
+from charging.selectors import time_with_each_side
 
 from . import ledger, services
 from .forms import CaseCreateForm, apply_service_errors
@@ -107,6 +108,7 @@ def case_detail(request: HttpRequest, pk: int, bound: dict[str, Any] | None = No
         "suspects": case.suspects.all(),
         "victim_count": case.victims.count(),
         "steps": _steps_for(request, case, bound),
+        "time_with": time_with_each_side(case, today=ledger.london_today()),
         "today": ledger.london_today(),
     }
     return render(request, "cases/case_detail.html", context, status=400 if bound else 200)
