@@ -99,6 +99,11 @@ def due_for(clock: Clock) -> tuple[datetime.date, datetime.datetime | None]:
         return clocks.victim_update_due(
             clock.started_on, enhanced=bool(clock.params.get("enhanced", True))
         ), None
+    if kind == Clock.Kind.SUPPORT_REFERRAL:
+        return clocks.victim_support_referral_due(clock.started_on), None
+    if kind == Clock.Kind.OPERATION_ENCOMPASS:
+        # Before the start of the next school day: the next working day (UNCONFIRMED: school calendars).
+        return clocks.add_working_days(clock.started_on, 1), None
     if kind == Clock.Kind.ACTION:
         return clock.action.due_on, None
     if kind in (Clock.Kind.ORDER_EXPIRY, Clock.Kind.BAIL_EXPIRY):

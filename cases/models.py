@@ -76,6 +76,7 @@ class Role(models.TextChoices):
     VICTIM_LIAISON = "victim_liaison", "Witness care / victim liaison officer"
     PANEL_MEMBER = "panel_member", "Scrutiny panel member"
     ADMINISTRATOR = "administrator", "Administrator"
+    FORCE_SYSTEM = "force_system", "Force records system (API client)"
 
 
 POLICE_ROLES = frozenset({Role.OIC, Role.POLICE_SUPERVISOR, Role.TRIAGE_OFFICER})
@@ -387,6 +388,8 @@ class ClockKind(models.TextChoices):
     ORDER_EXPIRY = "order_expiry", "Protective order expiry"
     DAPN_HEARING = "dapn_hearing", "DAPO hearing after a DAPN (48 hours)"
     BAIL_EXPIRY = "bail_expiry", "Pre-charge bail expiry"
+    SUPPORT_REFERRAL = "support_referral", "Victim referred to support services (Right 4)"
+    OPERATION_ENCOMPASS = "operation_encompass", "Operation Encompass school notification"
 
 
 class ClockSide(models.TextChoices):
@@ -601,3 +604,188 @@ class BankHolidayOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.get_action_display()}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Telling people: the alert outbox, notification preferences and calendar feeds (deadline alert emails).
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class AlertKind(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediate alert"
+    DIGEST = "digest", "Daily digest"
+    ESCALATION = "escalation", "Escalation"
+
+
+class AlertStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Claimed for sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (will retry)"
+    DEAD = "dead", "Failed permanently"
+
+
+class Alert(models.Model):
+    """One email to one person, written to this outbox when a deadline needs telling and delivered in a second
+    step. The unique key (recipient, case, clock, threshold, day) means a repeated sweep or a doubled task
+    creates nothing new; delivery claims a row with a conditional update, so two workers never send it twice.
+    The stored subject and bodies answer "was the prosecutor told, and when, and what?"."""
+
+    Kind = AlertKind
+    Status = AlertStatus
+
+    recipient = models.ForeignKey(User, on_delete=models.PROTECT, related_name="alerts")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
+    clock = models.ForeignKey(Clock, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    threshold = models.CharField(
+        max_length=40, help_text="What was crossed, e.g. due_soon, overdue, stl_8_weeks."
+    )
+    day = models.DateField(help_text="The London day the alert is for.")
+    status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            _choices_check("kind", AlertKind, "%(app_label)s_%(class)s_kind_valid"),
+            _choices_check("status", AlertStatus, "%(app_label)s_%(class)s_status_valid"),
+            models.UniqueConstraint(
+                fields=["recipient", "case", "clock", "threshold", "day"],
+                nulls_distinct=False,
+                name="%(app_label)s_%(class)s_once",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="%(app_label)s_%(class)s_sent_has_time",
+            ),
+        ]
+        indexes = [
+            # Delivery: "which alerts are waiting to be sent".
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "failed", "sending"]),
+                name="cases_alert_waiting_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.get_status_display()})"
+
+
+class NotificationPreference(models.Model):
+    """A person's choices: the daily digest and immediate alerts on or off, within what their role requires."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="notification_preference")
+    digest_enabled = models.BooleanField(default=True)
+    immediate_enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Notifications for {self.user}"
+
+
+class CalendarFeed(models.Model):
+    """A private iCalendar feed of a person's deadlines, reached by a secret token (stored hashed) that the
+    person can revoke."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="calendar_feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Force systems: API clients and outbound webhooks.
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class ApiClientScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+class ApiClient(models.Model):
+    """A force's records system using the REST API: a first-class account, backed by a service ``User`` of the
+    force (role ``force_system``) so that the one access gate and the step permissions apply to it unchanged.
+    The token is shown once and stored hashed; it can expire, be revoked or rotated."""
+
+    Scope = ApiClientScope
+
+    name = models.CharField(max_length=100)
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="api_client")
+    scope = models.CharField(max_length=5, choices=ApiClientScope.choices, default=ApiClientScope.READ)
+    token_prefix = models.CharField(
+        max_length=12, unique=True, help_text="The token's first characters, to find it."
+    )
+    token_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [_choices_check("scope", ApiClientScope, "%(app_label)s_%(class)s_scope_valid")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookEndpoint(models.Model):
+    """A URL a force registers to receive CPS decisions, action plans and overdue clocks as signed POSTs
+    (HMAC-SHA256 over the timestamp and body with the shared secret)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128)
+    events = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: an outbox row with its attempts, so every delivery can be seen and replayed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (will retry)"
+        DEAD = "dead", "Failed permanently"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    event = models.CharField(max_length=40)
+    event_key = models.CharField(
+        max_length=120, help_text="Idempotency key: one delivery per event per endpoint."
+    )
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_key"], name="%(app_label)s_%(class)s_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint}"

@@ -52,7 +52,7 @@ def _in_cps() -> rules.Predicate:
 
 in_force = _in_force()
 in_cps = _in_cps()
-is_police_caseworker = in_force & _has_role("oic", "police_supervisor", "triage_officer")
+is_police_caseworker = in_force & _has_role("oic", "police_supervisor", "triage_officer", "force_system")
 is_police_supervisor = in_force & _has_role("police_supervisor")
 is_prosecutor = in_cps & _has_role("prosecutor", "legal_manager")
 is_victim_liaison = _has_role("victim_liaison", "oic", "police_supervisor")

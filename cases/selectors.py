@@ -24,6 +24,7 @@ OPERATIONAL_ROLES = (
     "legal_manager",
     "victim_liaison",
     "administrator",
+    "force_system",
 )
 
 

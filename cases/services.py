@@ -537,7 +537,13 @@ def bank_holiday_override_remove(*, actor: User | None, day: datetime.date) -> N
         recompute_working_day_clocks()
 
 
-WORKING_DAY_KINDS = (Clock.Kind.CHARGING_DECISION, Clock.Kind.VICTIM_UPDATE, Clock.Kind.DAPN_HEARING)
+WORKING_DAY_KINDS = (
+    Clock.Kind.CHARGING_DECISION,
+    Clock.Kind.VICTIM_UPDATE,
+    Clock.Kind.DAPN_HEARING,
+    Clock.Kind.SUPPORT_REFERRAL,
+    Clock.Kind.OPERATION_ENCOMPASS,
+)
 
 
 def recompute_working_day_clocks() -> int:

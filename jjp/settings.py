@@ -45,6 +45,11 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "django_celery_beat",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
     "cases",
     "charging",
     "victims",
@@ -61,6 +66,7 @@ MIDDLEWARE = [
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "jjp.urls"
@@ -163,6 +169,30 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The sweep is a frequent idempotent sweeper rather than a wall-clock crontab (beat has daylight-saving issues).
 CELERY_BEAT_SCHEDULE = {
     "sweep-clocks": {"task": "cases.tasks.sweep_clocks", "schedule": crontab(minute="*/15")},
+}
+
+# REST API for force systems (see jjp/api_urls.py and each app's api/ package).
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Joint Justice case system API",
+    "DESCRIPTION": "For police force records systems: push cases and referrals, pull CPS decisions.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Deadline alerts (see cases/alerts.py). Policy values; the digest goes out at 07:00 London time on working days.
+JJP_ALERTS = {
+    "digest_hour": env.int("JJP_DIGEST_HOUR", default=7),
+    "escalate_after_working_days": env.int("JJP_ESCALATE_AFTER_WORKING_DAYS", default=2),
+    "max_attempts": env.int("JJP_ALERT_MAX_ATTEMPTS", default=8),
+    "claim_timeout_seconds": env.int("JJP_ALERT_CLAIM_TIMEOUT_SECONDS", default=300),
 }
 
 LOGGING = {
