@@ -10,3 +10,5 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("", include("cases.urls")),
 ]
+
+handler500 = "jjp.middleware.server_error"
