@@ -171,7 +171,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "jjp.beat:LockedDatabaseScheduler"  # one beat at a time (jjp/beat.py)
 # Declared here; django-celery-beat copies them into its tables where an administrator can see and pause them.
 # The sweep is a frequent idempotent sweeper rather than a wall-clock crontab (beat has daylight-saving issues).
 CELERY_BEAT_SCHEDULE = {
