@@ -236,23 +236,25 @@ def stl_clocks_sync(case: Case, *, today: datetime.date | None = None) -> None:
 
 _SWEEP_LOCK_KEY = 7_120_001  # pg advisory lock: one sweep at a time
 
-# One statement: compute every open clock's state for today from its indexed dates, update only the rows whose
-# state changes, and record each crossing once. The state expression mirrors ledger_state() above.
+# One statement: compute every open clock's state for today from its dates, update only the rows whose state
+# changes (the same work as a bare UPDATE), and record each crossing once. The state expression mirrors
+# ledger_state() above; a property test checks they agree.
 _SWEEP_SQL = """
-WITH target AS (
-    SELECT id, case_id, kind, state AS old_state,
-           CASE WHEN %(today)s > due_on
-                THEN CASE WHEN kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
-                WHEN %(today)s >= warn_on THEN 'due_soon'
-                ELSE 'running' END AS new_state
-    FROM cases_clock
-    WHERE stopped_on IS NULL
-), changed AS (
+WITH changed AS (
     UPDATE cases_clock c
-    SET state = t.new_state, state_changed_at = %(now)s
-    FROM target t
-    WHERE c.id = t.id AND c.stopped_on IS NULL AND c.state <> t.new_state
-    RETURNING c.id, c.case_id, c.kind, t.old_state, t.new_state
+    SET state = CASE WHEN %(today)s > c.due_on
+                     THEN CASE WHEN c.kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
+                     WHEN %(today)s >= c.warn_on THEN 'due_soon'
+                     ELSE 'running' END,
+        state_changed_at = %(now)s
+    WHERE c.stopped_on IS NULL
+      AND c.state <> CASE WHEN %(today)s > c.due_on
+                          THEN CASE WHEN c.kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
+                          WHEN %(today)s >= c.warn_on THEN 'due_soon'
+                          ELSE 'running' END
+    -- The sub-select reads the statement's snapshot: the state before this update.
+    RETURNING c.id, c.case_id, c.kind, (SELECT o.state FROM cases_clock o WHERE o.id = c.id) AS old_state,
+              c.state AS new_state
 ), recorded AS (
     INSERT INTO cases_clockevent (clock_id, case_id, kind, from_state, to_state, crossed_on, created_at, sweep_run_id)
     SELECT id, case_id, kind, old_state, new_state, %(today)s, %(now)s, %(run)s

@@ -506,11 +506,6 @@ class Clock(models.Model):
             models.Index(
                 fields=["due_on"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_due_idx"
             ),
-            models.Index(
-                fields=["case", "kind"],
-                condition=Q(stopped_on__isnull=True),
-                name="cases_clock_open_case_idx",
-            ),
             models.Index(fields=["state", "due_on"], name="cases_clock_state_due_idx"),
         ]
 
@@ -556,14 +551,16 @@ class ClockEvent(models.Model):
     alerts read these; the unique key makes a repeated or concurrent sweep record nothing twice."""
 
     clock = models.ForeignKey(Clock, on_delete=models.PROTECT, related_name="events")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="clock_events")
+    # Copied from the clock in the same statement that writes the event, so it is right by construction; no
+    # database check (it would cost the sweep a lookup per crossing).
+    case = models.ForeignKey(Case, on_delete=models.DO_NOTHING, db_constraint=False, related_name="clock_events")
     kind = models.CharField(max_length=20, choices=Clock.Kind.choices)
     from_state = models.CharField(max_length=12, choices=Clock.State.choices)
     to_state = models.CharField(max_length=12, choices=Clock.State.choices)
     crossed_on = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
     sweep_run = models.ForeignKey(
-        SweepRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        SweepRun, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
     )
 
     class Meta:
