@@ -148,3 +148,6 @@ class UserAdmin(BaseUserAdmin):
         if request.user.is_superuser:
             return qs
         return qs.filter(organisation=request.user.organisation)
+
+
+from . import alert_admin  # noqa

@@ -17,3 +17,7 @@ def sweep_clocks() -> dict[str, object]:
     """Move every open clock's state on for today (every 15 minutes; idempotent)."""
     run = ledger.sweep()
     return {"run": run.pk, "status": run.status, "changed": run.examined, "events": run.events}
+
+
+from .webhook_tasks import *  # noqa
+from .alert_tasks import *  # noqa

@@ -176,6 +176,11 @@ CELERY_BEAT_SCHEDULER = "jjp.beat:LockedDatabaseScheduler"  # one beat at a time
 # The sweep is a frequent idempotent sweeper rather than a wall-clock crontab (beat has daylight-saving issues).
 CELERY_BEAT_SCHEDULE = {
     "sweep-clocks": {"task": "cases.tasks.sweep_clocks", "schedule": crontab(minute="*/15")},
+    # Alerts: detection reads new crossings; delivery sends the outbox; the digest task checks the working day
+    # and 07:00 London itself, so a misfire at a clock change cannot send early or twice.
+    "detect-alerts": {"task": "cases.alert_tasks.detect_alerts", "schedule": crontab(minute="*/5")},
+    "deliver-alerts": {"task": "cases.alert_tasks.deliver_alerts", "schedule": crontab(minute="*")},
+    "send-daily-digests": {"task": "cases.alert_tasks.send_daily_digests", "schedule": crontab(minute="*/15")},
 }
 
 # REST API for force systems (see jjp/api_urls.py and each app's api/ package).
@@ -200,6 +205,7 @@ JJP_ALERTS = {
     "escalate_after_working_days": env.int("JJP_ESCALATE_AFTER_WORKING_DAYS", default=2),
     "max_attempts": env.int("JJP_ALERT_MAX_ATTEMPTS", default=8),
     "claim_timeout_seconds": env.int("JJP_ALERT_CLAIM_TIMEOUT_SECONDS", default=300),
+    "detect_lookback_days": env.int("JJP_ALERT_LOOKBACK_DAYS", default=7),
 }
 
 LOGGING = {

@@ -82,3 +82,20 @@ def _plain_static_storage(settings):
 def _fast_password_hashing(settings):
     """Password hashing is not under test; the default hasher costs seconds per persona."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests (threads, subprocesses, live_server) end with a flush that would also empty the rows the
+    data migrations load (forces, CPS Areas, offences, the lexicon). Give every such test a serialized rollback, so
+    the database is put back as migrations left it."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        names = getattr(item, "fixturenames", ())
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+            "transactional_db" in names or "live_server" in names
+        )
+        if not transactional:
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        kwargs.update(transaction=True, serialized_rollback=True)
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
