@@ -155,9 +155,10 @@ def clock_stop(clock: Clock, *, on: datetime.date, outcome: str | None = None) -
     if clock.stopped_on is not None:
         return clock
     clock.stopped_on = on
+    clock.previous_state = clock.state
     clock.state = outcome or (Clock.State.MET if on <= clock.due_on else Clock.State.MISSED)
     clock.state_changed_at = timezone.now()
-    clock.save(update_fields=["stopped_on", "state", "state_changed_at"])
+    clock.save(update_fields=["stopped_on", "state", "previous_state", "state_changed_at"])
     return clock
 
 
@@ -181,8 +182,10 @@ def clocks_recompute(qs: Iterable[Clock], *, today: datetime.date | None = None)
         if (due_on, due_at, warn_on, state) != (clock.due_on, clock.due_at, clock.warn_on, clock.state):
             old_state = clock.state
             clock.due_on, clock.due_at, clock.warn_on, clock.state = due_on, due_at, warn_on, state
+            if state != old_state:
+                clock.previous_state = old_state
             clock.state_changed_at = timezone.now()
-            clock.save(update_fields=["due_on", "due_at", "warn_on", "state", "state_changed_at"])
+            clock.save(update_fields=["due_on", "due_at", "warn_on", "state", "previous_state", "state_changed_at"])
             if state != old_state and state != Clock.State.RUNNING:
                 ClockEvent.objects.get_or_create(
                     clock=clock,
@@ -246,15 +249,14 @@ WITH changed AS (
                      THEN CASE WHEN c.kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
                      WHEN %(today)s >= c.warn_on THEN 'due_soon'
                      ELSE 'running' END,
+        previous_state = c.state,
         state_changed_at = %(now)s
     WHERE c.stopped_on IS NULL
       AND c.state <> CASE WHEN %(today)s > c.due_on
                           THEN CASE WHEN c.kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
                           WHEN %(today)s >= c.warn_on THEN 'due_soon'
                           ELSE 'running' END
-    -- The sub-select reads the statement's snapshot: the state before this update.
-    RETURNING c.id, c.case_id, c.kind, (SELECT o.state FROM cases_clock o WHERE o.id = c.id) AS old_state,
-              c.state AS new_state
+    RETURNING c.id, c.case_id, c.kind, c.previous_state AS old_state, c.state AS new_state
 ), recorded AS (
     INSERT INTO cases_clockevent (clock_id, case_id, kind, from_state, to_state, crossed_on, created_at, sweep_run_id)
     SELECT id, case_id, kind, old_state, new_state, %(today)s, %(now)s, %(run)s

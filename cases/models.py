@@ -410,7 +410,7 @@ class ClockState(models.TextChoices):
 
 @audited(
     pghistory.InsertEvent(),
-    pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=["state", "state_changed_at"])),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=["state", "previous_state", "state_changed_at"])),
     pghistory.DeleteEvent(),
 )
 class Clock(models.Model):
@@ -456,6 +456,14 @@ class Clock(models.Model):
     stopped_on = models.DateField(null=True, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
     state_changed_at = models.DateTimeField(auto_now_add=True)
+    previous_state = models.CharField(
+        max_length=12,
+        choices=ClockState.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The state before the last change.",
+    )
     params = models.JSONField(default=dict, blank=True, help_text="Inputs of the rule, e.g. enhanced rights.")
 
     objects = ClockQuerySet.as_manager()
