@@ -453,6 +453,12 @@ def case_record_police_outcome(
                 "cps_informed": after_action_plan,
             },
         )
+        if after_action_plan:
+            # Police closing a case after a CPS action plan must tell CPS (Director's Guidance): the record and
+            # the email to the prosecutor are governance's.
+            from governance.services import cps_notification_record
+
+            cps_notification_record(actor=actor, case=case, on=on, reason=reason)
     return case
 
 

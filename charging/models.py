@@ -237,6 +237,25 @@ class ActionStatus(models.TextChoices):
     REOPENED = "reopened", "Re-opened"
 
 
+class IncompleteReason(models.TextChoices):
+    """The shared list of reasons an action is not complete (JJP strategic priority 6.6 and joint local principle
+    20: identify the underlying reasons for incomplete action plans). Police and CPS pick from the same list so
+    the reasons can be counted across forces and Areas."""
+
+    THIRD_PARTY_MATERIAL = "third_party_material", "Third-party material not yet received"
+    DIGITAL_FORENSICS = "digital_forensics", "Digital or forensic examination outstanding"
+    MEDICAL_EVIDENCE = "medical_evidence", "Medical evidence outstanding"
+    VICTIM_UNAVAILABLE = "victim_unavailable", "Victim unavailable or unable to support at present"
+    WITNESS_UNAVAILABLE = "witness_unavailable", "Witness unavailable or not traced"
+    SUSPECT_NOT_LOCATED = "suspect_not_located", "Suspect not located or not yet interviewed"
+    OFFICER_CAPACITY = "officer_capacity", "Officer availability or workload"
+    NOT_ACHIEVABLE = "not_achievable", "Not achievable as framed"
+    DISPROPORTIONATE = "disproportionate", "Considered disproportionate (escalation)"
+    AWAITING_CPS = "awaiting_cps", "Awaiting CPS clarification"
+    OTHER = "other", "Other (explained in the notes)"
+    NOT_RECORDED = "", "Not recorded"
+
+
 @audited()
 class Action(models.Model):
     """One action in an action plan, with its owner, due ("required by") date and status."""
@@ -260,6 +279,13 @@ class Action(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
     completed_on = models.DateField(null=True, blank=True)
     latest_reason = models.TextField(blank=True, help_text="Why it last changed, written by either side.")
+    incomplete_reason = models.CharField(
+        max_length=30,
+        choices=IncompleteReason.choices,
+        blank=True,
+        default="",
+        help_text="Why the action is not complete, from the shared list (JJP joint local principle 20).",
+    )
 
     class Meta:
         ordering = ["plan", "pk"]
@@ -268,6 +294,9 @@ class Action(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(completed_on__isnull=False),
                 name="%(app_label)s_%(class)s_completed_has_date",
+            ),
+            _choices_check(
+                "incomplete_reason", IncompleteReason, "%(app_label)s_%(class)s_incomplete_reason_valid"
             ),
         ]
 
@@ -300,3 +329,130 @@ class Charge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} charged on {self.charged_on}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Proportionality of action plans and the national escalation policy (JJP strategic priority 6.4, joint local
+# principle 21). Written by ``charging/governance_services.py``.
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class ActionPlanProportionality(models.TextChoices):
+    PROPORTIONATE = "proportionate", "Proportionate"
+    DISPROPORTIONATE = "disproportionate", "Disproportionate"
+
+
+@audited()
+class ActionPlanRating(models.Model):
+    """Police supervision's rating of an action plan's proportionality (JJP strategic priority 6.4: measures to
+    assess the proportionality of action plans). One rating per plan; a disproportionate plan may then be
+    escalated under the national escalation policy (joint local principle 21)."""
+
+    Rating = ActionPlanProportionality
+
+    plan = models.OneToOneField(ActionPlan, on_delete=models.PROTECT, related_name="rating")
+    rating = models.CharField(max_length=16, choices=Rating.choices)
+    rated_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    rated_on = models.DateField()
+    notes = models.TextField(blank=True, help_text="Required when the plan is rated disproportionate.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rated_on", "pk"]
+        constraints = [
+            _choices_check("rating", ActionPlanProportionality, "%(app_label)s_%(class)s_rating_valid"),
+            models.CheckConstraint(
+                condition=~Q(rating="disproportionate") | ~Q(notes=""),
+                name="%(app_label)s_%(class)s_disproportionate_explained",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.get_rating_display()}"
+
+
+class ActionPlanEscalationStatus(models.TextChoices):
+    RAISED = "raised", "Raised by police"
+    ANSWERED = "answered", "Answered by the CPS legal manager"
+    RESOLVED = "resolved", "Resolved"
+
+
+class ActionPlanEscalationResponse(models.TextChoices):
+    PLAN_STANDS = "plan_stands", "The plan stands as issued"
+    PLAN_AMENDED = "plan_amended", "The plan is amended"
+    ACTIONS_WITHDRAWN = "actions_withdrawn", "Some or all actions are withdrawn"
+
+
+@audited()
+class ActionPlanEscalation(models.Model):
+    """An escalation of a disproportionate action plan under the national escalation policy (DA Joint Justice
+    Plan joint local principle 21): raised by a police supervisor, answered by the CPS legal manager, then
+    resolved. Each step is dated and written on the case timeline. (The policy's levels and time limits are
+    UNCONFIRMED: domain-rules.md section 3.)"""
+
+    Status = ActionPlanEscalationStatus
+    Response = ActionPlanEscalationResponse
+
+    plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="escalations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RAISED)
+    raised_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    raised_on = models.DateField()
+    grounds = models.TextField(help_text="Why police supervision considers the plan disproportionate.")
+    answered_by = models.ForeignKey(
+        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_on = models.DateField(null=True, blank=True)
+    response = models.CharField(max_length=20, choices=Response.choices, blank=True, default="")
+    response_notes = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_on = models.DateField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["raised_on", "pk"]
+        constraints = [
+            _choices_check("status", ActionPlanEscalationStatus, "%(app_label)s_%(class)s_status_valid"),
+            models.CheckConstraint(
+                condition=Q(response="") | Q(response__in=ActionPlanEscalationResponse.values),
+                name="%(app_label)s_%(class)s_response_valid",
+            ),
+            models.CheckConstraint(condition=~Q(grounds=""), name="%(app_label)s_%(class)s_grounds_given"),
+            models.CheckConstraint(
+                condition=Q(status="raised", answered_on__isnull=True, resolved_on__isnull=True)
+                | Q(
+                    status="answered",
+                    answered_on__isnull=False,
+                    answered_by__isnull=False,
+                    resolved_on__isnull=True,
+                )
+                | Q(
+                    status="resolved",
+                    answered_on__isnull=False,
+                    answered_by__isnull=False,
+                    resolved_on__isnull=False,
+                    resolved_by__isnull=False,
+                ),
+                name="%(app_label)s_%(class)s_steps_match_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(answered_on__isnull=True)
+                | (Q(answered_on__gte=F("raised_on")) & ~Q(response="")),
+                name="%(app_label)s_%(class)s_answer_after_raise",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True)
+                | (Q(resolved_on__gte=F("answered_on")) & ~Q(resolution="")),
+                name="%(app_label)s_%(class)s_resolve_after_answer",
+            ),
+            # One escalation at a time per plan.
+            models.UniqueConstraint(
+                fields=["plan"],
+                condition=Q(status__in=["raised", "answered"]),
+                name="%(app_label)s_%(class)s_one_open_per_plan",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Escalation of {self.plan} ({self.get_status_display()})"

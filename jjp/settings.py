@@ -181,6 +181,14 @@ CELERY_BEAT_SCHEDULE = {
     "detect-alerts": {"task": "cases.alert_tasks.detect_alerts", "schedule": crontab(minute="*/5")},
     "deliver-alerts": {"task": "cases.alert_tasks.deliver_alerts", "schedule": crontab(minute="*")},
     "send-daily-digests": {"task": "cases.alert_tasks.send_daily_digests", "schedule": crontab(minute="*/15")},
+    "evaluate-high-harm-flags": {
+        "task": "governance.tasks.evaluate_high_harm_flags",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "notify-cps-of-police-outcomes": {
+        "task": "governance.tasks.notify_cps_of_police_outcomes",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # REST API for force systems (see jjp/api_urls.py and each app's api/ package).
@@ -206,6 +214,17 @@ JJP_ALERTS = {
     "max_attempts": env.int("JJP_ALERT_MAX_ATTEMPTS", default=8),
     "claim_timeout_seconds": env.int("JJP_ALERT_CLAIM_TIMEOUT_SECONDS", default=300),
     "detect_lookback_days": env.int("JJP_ALERT_LOOKBACK_DAYS", default=7),
+}
+
+# DA JJP strategic priority 4.3: the shared high-harm repeat offender definition (docs/governance.md).
+JJP_HHRO = {
+    "window_months": env.int("JJP_HHRO_WINDOW_MONTHS", default=12),
+    "min_cases": env.int("JJP_HHRO_MIN_CASES", default=2),
+    "min_victims": env.int("JJP_HHRO_MIN_VICTIMS", default=2),
+    "risk_levels": env.list("JJP_HHRO_RISK_LEVELS", default=["high"]),
+    "min_breaches": env.int("JJP_HHRO_MIN_BREACHES", default=1),
+    "required": env.list("JJP_HHRO_REQUIRED", default=["repeat"]),
+    "min_criteria": env.int("JJP_HHRO_MIN_CRITERIA", default=2),
 }
 
 LOGGING = {

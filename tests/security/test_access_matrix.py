@@ -41,6 +41,12 @@ OBJECT_KWARGS: dict[str, Any] = {
     "order_pk": lambda case: case.orders.first().pk if case.orders.exists() else 0,
     "referral_pk": lambda case: case.referrals.first().pk if case.referrals.exists() else 0,
     "action_pk": lambda case: 0,
+    "plan_pk": lambda c: c.action_plans.first().pk if c.action_plans.exists() else 0,
+    "review_pk": lambda c: c.panel_reviews.first().pk if c.panel_reviews.exists() else 0,
+    "person_pk": lambda c: c.suspects.first().pk if c.suspects.exists() else 0,
+    "notification_pk": lambda c: c.cps_notification.pk if hasattr(c, "cps_notification") else 0,
+    "panel_pk": lambda c: 0,
+    "meeting_pk": lambda c: 0,
 }
 
 
@@ -57,7 +63,7 @@ class _Ghost:
         def first(self) -> None:
             return None
 
-    victims = orders = referrals = _Empty()
+    victims = orders = referrals = action_plans = panel_reviews = suspects = _Empty()
 
 
 GHOST: Any = _Ghost()

@@ -1,0 +1,52 @@
+"""The joint performance figures as JSON: ``/governance/api/metrics/`` (aliased at ``/api/v1/metrics/``).
+
+The same figures as the page and the CSV, limited to the rows the caller may see (``metrics.rows_allowed_for``).
+Query parameters ``start`` and ``end`` are months (YYYY-MM); the default is the twelve months to this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import views
+
+
+class MetricsView(APIView):
+    """Joint police-CPS performance figures for each force and CPS Area by month, pilot sites against the rest,
+    and England and Wales (SQL aggregates; no case-level data)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="metrics_list",
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.STR, description="First month, YYYY-MM."),
+            OpenApiParameter("end", OpenApiTypes.STR, description="Last month, YYYY-MM (at most 36 months)."),
+        ],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="The figures: period, metrics and rows."),
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="The period is malformed."),
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed in."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="Not allowed to see performance figures."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        if not request.user.has_perm("governance.view_performance"):
+            raise PermissionDenied(
+                "Performance figures are for supervisors, legal managers, panel members and administrators."
+            )
+        try:
+            report = views.visible_report(request._request)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=400)
+        data: dict[str, Any] = views.report_as_json(report)
+        return Response(data)
