@@ -185,7 +185,9 @@ def clocks_recompute(qs: Iterable[Clock], *, today: datetime.date | None = None)
             if state != old_state:
                 clock.previous_state = old_state
             clock.state_changed_at = timezone.now()
-            clock.save(update_fields=["due_on", "due_at", "warn_on", "state", "previous_state", "state_changed_at"])
+            clock.save(
+                update_fields=["due_on", "due_at", "warn_on", "state", "previous_state", "state_changed_at"]
+            )
             if state != old_state and state != Clock.State.RUNNING:
                 ClockEvent.objects.get_or_create(
                     clock=clock,

@@ -410,7 +410,9 @@ class ClockState(models.TextChoices):
 
 @audited(
     pghistory.InsertEvent(),
-    pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=["state", "previous_state", "state_changed_at"])),
+    pghistory.UpdateEvent(
+        condition=pghistory.AnyChange(exclude=["state", "previous_state", "state_changed_at"])
+    ),
     pghistory.DeleteEvent(),
 )
 class Clock(models.Model):
@@ -561,7 +563,9 @@ class ClockEvent(models.Model):
     clock = models.ForeignKey(Clock, on_delete=models.PROTECT, related_name="events")
     # Copied from the clock in the same statement that writes the event, so it is right by construction; no
     # database check (it would cost the sweep a lookup per crossing).
-    case = models.ForeignKey(Case, on_delete=models.DO_NOTHING, db_constraint=False, related_name="clock_events")
+    case = models.ForeignKey(
+        Case, on_delete=models.DO_NOTHING, db_constraint=False, related_name="clock_events"
+    )
     kind = models.CharField(max_length=20, choices=Clock.Kind.choices)
     from_state = models.CharField(max_length=12, choices=Clock.State.choices)
     to_state = models.CharField(max_length=12, choices=Clock.State.choices)

@@ -64,6 +64,14 @@ def event_record(
     )
 
 
+def language_check(*, case: Case, source: Any, actor: User | None, **fields: str) -> None:
+    """Trauma-informed language: record (never block) victim-blaming or minimising phrases in free text just
+    saved, for the writer's warning and the governance counts (victims/language.py)."""
+    from victims.language import findings_record  # victims build on cases
+
+    findings_record(case=case, source=source, fields=fields, author=actor)
+
+
 def _not_future(day: datetime.date, field: str, today: datetime.date) -> None:
     if day > today:
         raise ValidationError({field: f"{day:%d %B %Y} is in the future (today is {today:%d %B %Y})."})
@@ -211,6 +219,11 @@ def case_create(
             today=today,
         )
         ledger.stl_clocks_sync(case, today=today)
+        language_check(case=case, source=case, actor=actor, summary=summary)
+        if children_in_household:
+            from victims.services import encompass_clock_ensure  # victims build on cases
+
+            encompass_clock_ensure(case, today=today)
         event_record(
             case=case,
             kind="case_created",
@@ -367,10 +380,18 @@ def stop_investigation_clock(case: Case, *, on: datetime.date) -> None:
     ledger.clocks_stop(case.clocks.open().filter(kind=Clock.Kind.INVESTIGATION), on=on)
 
 
-def cancel_open_clocks(
-    case: Case, *, on: datetime.date, keep: Iterable[str] = (Clock.Kind.VICTIM_UPDATE,)
-) -> None:
-    """A closed case has no deadlines left, except telling the victim."""
+# Safeguarding outlives the prosecution: these deadlines stay open when a case closes.
+SAFEGUARDING_KINDS = (
+    Clock.Kind.VICTIM_UPDATE,
+    Clock.Kind.SUPPORT_REFERRAL,
+    Clock.Kind.OPERATION_ENCOMPASS,
+    Clock.Kind.ORDER_EXPIRY,
+    Clock.Kind.DAPN_HEARING,
+)
+
+
+def cancel_open_clocks(case: Case, *, on: datetime.date, keep: Iterable[str] = SAFEGUARDING_KINDS) -> None:
+    """A closed case has no casework deadlines left; telling the victim and keeping them safe go on."""
     ledger.clocks_stop(case.clocks.open().exclude(kind__in=tuple(keep)), on=on, outcome=Clock.State.CANCELLED)
 
 
@@ -453,6 +474,7 @@ def case_record_police_outcome(
                 "cps_informed": after_action_plan,
             },
         )
+        language_check(case=case, source=case, actor=actor, reason=reason)
         if after_action_plan:
             # Police closing a case after a CPS action plan must tell CPS (Director's Guidance): the record and
             # the email to the prosecutor are governance's.

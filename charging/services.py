@@ -26,6 +26,7 @@ from cases.services import (
     _not_future,
     cancel_open_clocks,
     event_record,
+    language_check,
     lock_case,
     stop_investigation_clock,
     victim_update_clocks_open,
@@ -115,6 +116,7 @@ def case_refer_to_cps(
         )
         # The STL clocks already exist; re-evaluating them now flags on receipt any within eight weeks.
         ledger.stl_clocks_sync(case, today=today)
+        language_check(case=case, source=referral, actor=actor, notes=notes)
         event_record(
             case=case,
             kind="referred",
@@ -208,6 +210,7 @@ def referral_triage(
             case_status=Case.Status.INVESTIGATION,
             clock_outcome=Clock.State.SUPERSEDED,
         )
+        language_check(case=case, source=referral, actor=actor, triage_notes=notes)
         event_record(
             case=case,
             kind="triage_rejected",
@@ -262,6 +265,15 @@ def conversation_record(
             recorded_by=actor,
         )
         conversation.participants.set({actor, *participants})
+        language_check(
+            case=case,
+            source=conversation,
+            actor=actor,
+            reasonable_lines_of_inquiry=reasonable_lines_of_inquiry,
+            evidential_concerns=evidential_concerns,
+            early_prosecution_strategy=early_prosecution_strategy,
+            protective_orders_notes=protective_orders_notes,
+        )
         event_record(
             case=case,
             kind="conversation",
@@ -368,6 +380,13 @@ def decision_record(
             reason=f"CPS decision: {decision.get_outcome_display().lower()}",
             today=today,
         )
+        language_check(
+            case=case,
+            source=decision,
+            actor=actor,
+            reasons=reasons,
+            evidence_led_strategy=evidence_led_strategy,
+        )
         event_record(
             case=case,
             kind="decision",
@@ -447,6 +466,13 @@ def action_plan_issue(
             case_status=Case.Status.ACTION_PLAN,
             clock_outcome=Clock.State.SUPERSEDED,
         )
+        language_check(
+            case=case,
+            source=plan,
+            actor=actor,
+            reasons=reasons,
+            **{f"action_{a.pk}": a.description for a in plan.actions.all()},
+        )
         event_record(
             case=case,
             kind="action_plan",
@@ -509,6 +535,7 @@ def action_update(
                 today=today,
                 action=action,
             )
+        language_check(case=case, source=action, actor=actor, latest_reason=reason)
         event_record(
             case=case,
             kind="action_updated",

@@ -180,11 +180,15 @@ CELERY_BEAT_SCHEDULE = {
     # and 07:00 London itself, so a misfire at a clock change cannot send early or twice.
     "detect-alerts": {"task": "cases.alert_tasks.detect_alerts", "schedule": crontab(minute="*/5")},
     "deliver-alerts": {"task": "cases.alert_tasks.deliver_alerts", "schedule": crontab(minute="*")},
-    "send-daily-digests": {"task": "cases.alert_tasks.send_daily_digests", "schedule": crontab(minute="*/15")},
+    "send-daily-digests": {
+        "task": "cases.alert_tasks.send_daily_digests",
+        "schedule": crontab(minute="*/15"),
+    },
     "evaluate-high-harm-flags": {
         "task": "governance.tasks.evaluate_high_harm_flags",
         "schedule": crontab(hour=2, minute=30),
     },
+    "expire-orders": {"task": "victims.tasks.expire_orders", "schedule": crontab(minute=5)},
     "notify-cps-of-police-outcomes": {
         "task": "governance.tasks.notify_cps_of_police_outcomes",
         "schedule": crontab(minute="*/15"),
@@ -215,6 +219,10 @@ JJP_ALERTS = {
     "claim_timeout_seconds": env.int("JJP_ALERT_CLAIM_TIMEOUT_SECONDS", default=300),
     "detect_lookback_days": env.int("JJP_ALERT_LOOKBACK_DAYS", default=7),
 }
+
+# Victims: a withdrawal of support within this many days of the report counts as early (DA Commissioner: nearly
+# half of victims withdraw within five days).
+JJP_VICTIMS = {"early_withdrawal_days": env.int("JJP_EARLY_WITHDRAWAL_DAYS", default=5)}
 
 # DA JJP strategic priority 4.3: the shared high-harm repeat offender definition (docs/governance.md).
 JJP_HHRO = {

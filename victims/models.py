@@ -1,27 +1,51 @@
-"""Victims and their safety: who they are for the Victims' Code, how to contact them safely, every contact,
-and the protective orders that keep them safe (domain-rules.md sections 4 and 6). Writes go through
-``victims/services.py``."""
+"""Victims and their safety: who they are for the Victims' Code, how to contact them safely, every contact and
+duty, their position on a prosecution over time, the protective orders that keep them safe and their breaches,
+Operation Encompass notifications, the log of every view of a confidential address, and the trauma-informed
+language lexicon (domain-rules.md sections 4, 6 and 7). Writes go through ``victims/services.py``; reads
+through ``victims/selectors.py``."""
 
 from __future__ import annotations
 
+import pgtrigger
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from cases.audit import audited
 from cases.models import Case, _choices_check
 
+from . import lexicon
+from .querysets import (
+    BreachQuerySet,
+    LanguageFindingQuerySet,
+    ProsecutionPositionQuerySet,
+    ProtectiveOrderQuerySet,
+    VictimQuerySet,
+)
 
-@audited()
+
+@audited(exclude=["confidential_address"])
 class Victim(models.Model):
     """A victim in a case. Domestic abuse victims get enhanced rights under the Victims' Code by default and
     are automatically eligible for special measures (YJCEA 1999 s.17(4A)(c), DA Act 2021 s.62) unless they
-    decline. A child who sees or hears the abuse is a victim in their own right (DA Act 2021 s.3)."""
+    decline. A child who sees or hears the abuse, or experiences its effects, is a victim in their own right
+    (DA Act 2021 s.3). Vulnerable (YJCEA 1999 s.16: under 18, or evidence diminished by mental disorder, impaired
+    intelligence or physical disability) and intimidated (s.17: fear or distress about testifying) victims also
+    have enhanced rights.
+
+    The confidential address is read only through ``victims.services.victim_reveal_address``, which checks the
+    role and logs every view (``PersonalDataAccess``); it is left out of the audit history for the same reason."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="victims")
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     date_of_birth = models.DateField(null=True, blank=True)
     is_child = models.BooleanField(default=False)
+    child_saw_or_heard = models.BooleanField(
+        default=False,
+        help_text="DA Act 2021 s.3: a child who saw, heard or experienced the effects of the abuse.",
+    )
     enhanced_rights = models.BooleanField(default=True, help_text="Victims' Code enhanced rights.")
     vulnerable = models.BooleanField(default=False, help_text="YJCEA 1999 s.16.")
     intimidated = models.BooleanField(default=False, help_text="YJCEA 1999 s.17.")
@@ -33,11 +57,26 @@ class Victim(models.Model):
     confidential_address = models.TextField(blank=True, help_text="Visible only to the roles that need it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = VictimQuerySet.as_manager()
+
     class Meta:
         ordering = ["case", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(child_saw_or_heard=False) | Q(is_child=True),
+                name="%(app_label)s_%(class)s_saw_or_heard_is_child",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Victim {self.pk} in {self.case}"
+
+    @property
+    def special_measures_eligible(self) -> bool:
+        """Eligible for special measures: a child or vulnerable witness (s.16), an intimidated witness (s.17), or
+        automatically as the complainant in a domestic abuse case (s.17(4A)(c)). Declining does not end
+        eligibility; it is shown beside it."""
+        return bool(self.is_child or self.vulnerable or self.intimidated or self.case.domestic_abuse)
 
 
 class VictimContactMethod(models.TextChoices):
@@ -70,6 +109,14 @@ class VictimContact(models.Model):
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     outcome = models.TextField(blank=True)
     made_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    support_service = models.ForeignKey(
+        "victims.SupportService",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        help_text="For a referral: the service from the local directory the victim was referred to.",
+    )
 
     class Meta:
         ordering = ["contacted_at", "pk"]
@@ -93,8 +140,13 @@ class ProtectiveOrderKind(models.TextChoices):
     PRE_CHARGE_BAIL = "pre_charge_bail", "Pre-charge bail conditions"
 
 
+NOTICE_KINDS = (ProtectiveOrderKind.DVPN, ProtectiveOrderKind.DAPN)
+POLICE_ONLY_KINDS = (ProtectiveOrderKind.DVPN, ProtectiveOrderKind.DAPN, ProtectiveOrderKind.PRE_CHARGE_BAIL)
+
+
 class ProtectiveOrderStatus(models.TextChoices):
     CONSIDERED = "considered", "Considered"
+    NOT_PURSUED = "not_pursued", "Considered: not pursued"
     APPLIED = "applied", "Applied for"
     GRANTED = "granted", "Granted / in force"
     REFUSED = "refused", "Refused"
@@ -103,25 +155,67 @@ class ProtectiveOrderStatus(models.TextChoices):
     DISCHARGED = "discharged", "Discharged"
 
 
+IN_FORCE_STATUSES = (ProtectiveOrderStatus.GRANTED, ProtectiveOrderStatus.VARIED)
+WAS_IN_FORCE_STATUSES = (*IN_FORCE_STATUSES, ProtectiveOrderStatus.EXPIRED, ProtectiveOrderStatus.DISCHARGED)
+
+
 @audited()
 class ProtectiveOrder(models.Model):
-    """A notice, order or bail condition protecting the victim, through its life: considered, applied for,
-    granted or refused, varied, expired. A DAPN must be followed by a DAPO hearing within 48 hours, not
-    counting Sundays, Christmas Day, Good Friday or bank holidays (DA Act 2021 s.29)."""
+    """A notice, order or bail condition protecting the victim, through its life: considered (from the outset in
+    a high-risk case), applied for, granted or refused, varied, expired or discharged. A notice (DVPN, DAPN) is
+    in force once given; a DAPN must be followed by a DAPO hearing within 48 hours, not counting Sundays,
+    Christmas Day, Good Friday or bank holidays (DA Act 2021 s.29). Pre-charge bail conditions need the victim's
+    views, sought before they are imposed or varied (PACE Part 4, as amended by the PCSC Act 2022 Sch. 4)."""
 
     Kind = ProtectiveOrderKind
     Status = ProtectiveOrderStatus
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="orders")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONSIDERED)
+    status = models.CharField(max_length=11, choices=Status.choices, default=Status.CONSIDERED)
+    victim = models.ForeignKey(
+        Victim,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        help_text="The person it protects.",
+    )
+    respondent = models.ForeignKey(
+        "cases.Person",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="protective_orders",
+        help_text="The person it is against.",
+    )
+    notice = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders_following",
+        help_text="For a DVPO or DAPO: the notice it follows.",
+    )
     considered_on = models.DateField()
     applied_on = models.DateField(null=True, blank=True)
     served_at = models.DateTimeField(null=True, blank=True, help_text="When a notice was given (DAPN, DVPN).")
+    heard_at = models.DateTimeField(
+        null=True, blank=True, help_text="For a notice: when the court heard the application for the order."
+    )
     granted_on = models.DateField(null=True, blank=True)
+    refused_on = models.DateField(null=True, blank=True)
+    varied_on = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True, help_text="Expired, discharged or not pursued.")
     expires_on = models.DateField(null=True, blank=True)
     conditions = models.TextField(blank=True)
     victim_views = models.TextField(blank=True, help_text="The victim's views, sought before conditions.")
+    reason = models.TextField(blank=True, help_text="Why it was not pursued, refused, varied or ended.")
+    created_by = models.ForeignKey(
+        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ProtectiveOrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["considered_on", "pk"]
@@ -138,16 +232,40 @@ class ProtectiveOrder(models.Model):
                 condition=Q(applied_on__isnull=True) | Q(applied_on__gte=F("considered_on")),
                 name="%(app_label)s_%(class)s_applied_after_considered",
             ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[s.value for s in WAS_IN_FORCE_STATUSES])
+                | Q(granted_on__isnull=False),
+                name="%(app_label)s_%(class)s_in_force_has_grant_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=[k.value for k in NOTICE_KINDS], granted_on__isnull=False)
+                | Q(served_at__isnull=False),
+                name="%(app_label)s_%(class)s_notice_has_service_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="refused") | Q(refused_on__isnull=False),
+                name="%(app_label)s_%(class)s_refused_has_date",
+            ),
         ]
         indexes = [models.Index(fields=["expires_on"], name="victims_order_expires_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_status_display()})"
 
+    @property
+    def is_notice(self) -> bool:
+        return self.kind in NOTICE_KINDS
+
+    @property
+    def in_force(self) -> bool:
+        return self.status in IN_FORCE_STATUSES
+
 
 @audited()
 class Breach(models.Model):
-    """A breach of a protective order. It is pursued as a new case for the new offence, linked here."""
+    """A breach of a protective order. It is pursued as a new case for the new offence (breach of a
+    non-molestation order, FLA 1996 s.42A; of a restraining order, SA 2020 s.363 / PHA 1997 s.5(5); of a DAPO,
+    DA Act 2021 s.39), linked here so it is seen from both cases and counted."""
 
     order = models.ForeignKey(ProtectiveOrder, on_delete=models.PROTECT, related_name="breaches")
     occurred_on = models.DateField()
@@ -156,6 +274,12 @@ class Breach(models.Model):
         Case, on_delete=models.PROTECT, null=True, blank=True, related_name="breach_of_orders"
     )
     notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BreachQuerySet.as_manager()
 
     class Meta:
         ordering = ["occurred_on", "pk"]
@@ -168,3 +292,323 @@ class Breach(models.Model):
 
     def __str__(self) -> str:
         return f"Breach of {self.order} on {self.occurred_on}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The local directory of support services, and the Victims' Code duties
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class SupportServiceKind(models.TextChoices):
+    VICTIM_SUPPORT = "victim_support", "Victim support / victim care service (Right 4)"
+    IDVA = "idva", "Independent domestic violence adviser (IDVA)"
+    ISVA = "isva", "Independent sexual violence adviser (ISVA)"
+    SPECIALIST_DA = "specialist_da", "Specialist domestic abuse service"
+    REFUGE = "refuge", "Refuge"
+    CHILDREN = "children", "Children and young people's service"
+    BY_AND_FOR = (
+        "by_and_for",
+        "By-and-for service (e.g. Black and minoritised, LGBT+, Deaf and disabled victims)",
+    )
+    OTHER = "other", "Other"
+
+
+@audited()
+class SupportService(models.Model):
+    """An entry in the local directory of victim services, kept by each force and CPS Area (administrators edit
+    it in the admin). Referrals to support services (Victims' Code Right 4) and to an IDVA or specialist service
+    are chosen from the directory of the case's force, or its CPS Area."""
+
+    Kind = SupportServiceKind
+
+    organisation = models.ForeignKey(
+        "cases.Organisation", on_delete=models.PROTECT, related_name="support_services"
+    )
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    notes = models.TextField(blank=True, help_text="Who it serves, how to refer, opening hours.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["organisation", "kind", "name"]
+        constraints = [
+            _choices_check("kind", SupportServiceKind, "%(app_label)s_%(class)s_kind_valid"),
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="%(app_label)s_%(class)s_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class VictimCodeDutyKind(models.TextChoices):
+    VPS_OFFERED = "vps_offered", "Victim Personal Statement offered (Right 7)"
+    VPS_TAKEN = "vps_taken", "Victim Personal Statement taken"
+    VPS_DECLINED = "vps_declined", "Victim Personal Statement declined"
+    VPS_UPDATED = "vps_updated", "Victim Personal Statement updated"
+    SPECIAL_MEASURES = "special_measures", "Special measures discussed"
+    SPECIALIST_REFERRAL = "specialist_referral", "Referral to an IDVA or specialist service"
+    NON_SUPPORT_INFORMATION = (
+        "non_support_info",
+        "Information given: the victim does not support a prosecution",
+    )
+
+
+@audited()
+class VictimCodeDuty(models.Model):
+    """A Victims' Code duty done for a victim, dated: the Victim Personal Statement offered, taken, declined or
+    updated (Right 7); special measures discussed; a referral to an IDVA or specialist service from the local
+    directory; the information given when the victim does not support a prosecution. The referral to support
+    services (Right 4) and updates (Right 6) are contacts that stop their clocks (``VictimContact``)."""
+
+    Duty = VictimCodeDutyKind
+
+    victim = models.ForeignKey(Victim, on_delete=models.PROTECT, related_name="duties")
+    duty = models.CharField(max_length=20, choices=Duty.choices)
+    done_on = models.DateField()
+    declined = models.BooleanField(
+        default=False, help_text="The victim declined (the referral, special measures)."
+    )
+    service = models.ForeignKey(
+        SupportService, on_delete=models.PROTECT, null=True, blank=True, related_name="duties"
+    )
+    contact = models.ForeignKey(
+        VictimContact, on_delete=models.PROTECT, null=True, blank=True, related_name="duties"
+    )
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["done_on", "pk"]
+        verbose_name_plural = "Victims' Code duties"
+        constraints = [
+            _choices_check("duty", VictimCodeDutyKind, "%(app_label)s_%(class)s_duty_valid"),
+            models.CheckConstraint(
+                condition=~Q(duty="specialist_referral") | Q(declined=True) | Q(service__isnull=False),
+                name="%(app_label)s_%(class)s_referral_names_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_duty_display()} on {self.done_on}"
+
+
+class ProsecutionPositionKind(models.TextChoices):
+    SUPPORTS = "supports", "Supports a prosecution"
+    DOES_NOT_SUPPORT = "does_not_support", "Does not support a prosecution"
+    WITHDREW = "withdrew", "No longer supports a prosecution (withdrew support)"
+
+
+@audited()
+class ProsecutionPosition(models.Model):
+    """The victim's position on a prosecution on a date, with their reasons: the history shows support given,
+    not given and withdrawn. ``is_withdrawal`` marks a move away from support (withdrew, or "does not support"
+    after supporting); ``days_after_report`` counts from the report to police, so withdrawals within days of
+    reporting can be seen and counted (the Domestic Abuse Commissioner cites research that nearly half of
+    victims withdraw within five days)."""
+
+    Position = ProsecutionPositionKind
+
+    victim = models.ForeignKey(Victim, on_delete=models.PROTECT, related_name="positions")
+    position = models.CharField(max_length=16, choices=Position.choices)
+    recorded_on = models.DateField()
+    reasons = models.TextField(blank=True)
+    days_after_report = models.PositiveIntegerField()
+    is_withdrawal = models.BooleanField(default=False)
+    recorded_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProsecutionPositionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["recorded_on", "pk"]
+        constraints = [
+            _choices_check("position", ProsecutionPositionKind, "%(app_label)s_%(class)s_position_valid"),
+            models.CheckConstraint(
+                condition=Q(position="supports") | ~Q(reasons=""),
+                name="%(app_label)s_%(class)s_reasons_when_not_supporting",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_withdrawal=False) | ~Q(position="supports"),
+                name="%(app_label)s_%(class)s_withdrawal_not_support",
+            ),
+        ]
+        indexes = [
+            # Governance counts: withdrawals within N days of the report.
+            models.Index(
+                fields=["days_after_report"],
+                condition=Q(is_withdrawal=True),
+                name="victims_pos_withdrawal_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_position_display()} on {self.recorded_on}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Children: Operation Encompass
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class EncompassMethod(models.TextChoices):
+    PHONE = "phone", "Phone"
+    SECURE_EMAIL = "secure_email", "Secure email"
+    PORTAL = "portal", "Operation Encompass portal / system"
+    IN_PERSON = "in_person", "In person"
+
+
+@audited()
+class OperationEncompassNotification(models.Model):
+    """The school's Designated Safeguarding Lead (or key adult) told, before the start of the next school day,
+    of a police-attended domestic abuse incident involving a child (Operation Encompass; on a statutory footing
+    under the Victims and Prisoners Act 2024, commencement UNCONFIRMED)."""
+
+    Method = EncompassMethod
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="encompass_notifications")
+    child = models.ForeignKey(
+        Victim, on_delete=models.PROTECT, null=True, blank=True, related_name="encompass_notifications"
+    )
+    school = models.CharField(max_length=200)
+    notified_to = models.CharField(max_length=200, help_text="The Designated Safeguarding Lead or key adult.")
+    notified_at = models.DateTimeField()
+    method = models.CharField(max_length=12, choices=Method.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["notified_at", "pk"]
+        constraints = [_choices_check("method", EncompassMethod, "%(app_label)s_%(class)s_method_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.school} told on {self.notified_at:%d %b %Y %H:%M}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Personal data access log
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class PersonalDataAccessWhat(models.TextChoices):
+    ADDRESS_VIEWED = "address_viewed", "Confidential address viewed"
+    ADDRESS_RECORDED = "address_recorded", "Confidential address recorded or changed"
+
+
+class PersonalDataAccess(models.Model):
+    """One view (or change) of a victim's confidential address: who, which victim, when, from where, what and
+    why. Append-only: a database trigger refuses updates and deletes, so the log cannot be edited, even by
+    the application."""
+
+    What = PersonalDataAccessWhat
+
+    actor = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="personal_data_accesses")
+    victim = models.ForeignKey(Victim, on_delete=models.PROTECT, related_name="data_accesses")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="personal_data_accesses")
+    what = models.CharField(max_length=20, choices=What.choices)
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True, help_text="REMOTE_ADDR of the request.")
+    forwarded_for = models.CharField(max_length=200, blank=True, help_text="X-Forwarded-For, as sent.")
+    user_agent = models.CharField(max_length=300, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "personal data accesses"
+        constraints = [_choices_check("what", PersonalDataAccessWhat, "%(app_label)s_%(class)s_what_valid")]
+        indexes = [models.Index(fields=["victim", "at"], name="victims_pda_victim_at_idx")]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_what_display()} by {self.actor} at {self.at:%d %b %Y %H:%M}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Trauma-informed language
+# ------------------------------------------------------------------------------------------------------------------
+
+
+class LexiconCategory(models.TextChoices):
+    BLAMING = "blaming", "Victim-blaming"
+    MINIMISING = "minimising", "Minimising"
+    DOUBTING = "doubting", "Doubting the victim"
+
+
+@audited()
+class LexiconEntry(models.Model):
+    """A phrase the language checker flags in free text (decision reasons, action plans, contact notes, order
+    conditions), with the neutral wording to suggest. Edited by administrators; seeded with a starter list."""
+
+    Category = LexiconCategory
+
+    phrase = models.CharField(max_length=100)
+    suggestion = models.CharField(max_length=300)
+    category = models.CharField(max_length=12, choices=Category.choices, default=Category.MINIMISING)
+    unless_followed_by = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Comma-separated words that make the phrase acceptable when they follow it "
+        "(e.g. 'abuse, violence' after 'domestic').",
+    )
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["phrase"]
+        verbose_name_plural = "lexicon entries"
+        constraints = [
+            _choices_check("category", LexiconCategory, "%(app_label)s_%(class)s_category_valid"),
+            models.UniqueConstraint(Lower("phrase"), name="%(app_label)s_%(class)s_phrase_unique"),
+            models.CheckConstraint(condition=~Q(phrase=""), name="%(app_label)s_%(class)s_phrase_given"),
+        ]
+
+    def __str__(self) -> str:
+        return self.phrase
+
+    def as_entry(self) -> lexicon.Entry:
+        return lexicon.Entry(
+            phrase=self.phrase,
+            suggestion=self.suggestion,
+            category=self.category,
+            unless_followed_by=tuple(w.strip() for w in self.unless_followed_by.split(",") if w.strip()),
+        )
+
+
+class LanguageFinding(models.Model):
+    """A lexicon phrase found in free text when it was saved: where (the source row and field), what, and
+    when. The checker warns and never blocks; these rows are what governance reports count."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="language_findings")
+    source_model = models.CharField(
+        max_length=60, help_text="app_label.model of the row, e.g. victims.victimcontact."
+    )
+    source_pk = models.PositiveBigIntegerField()
+    field = models.CharField(max_length=60)
+    phrase = models.CharField(max_length=100)
+    matched = models.CharField(max_length=200)
+    suggestion = models.CharField(max_length=300)
+    category = models.CharField(max_length=12, choices=LexiconCategory.choices)
+    author = models.ForeignKey(
+        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    found_at = models.DateTimeField(default=timezone.now)
+
+    objects = LanguageFindingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-found_at", "pk"]
+        indexes = [
+            models.Index(fields=["found_at"], name="victims_langfind_found_idx"),
+            models.Index(fields=["source_model", "source_pk"], name="victims_langfind_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"'{self.phrase}' in {self.source_model} {self.source_pk}"

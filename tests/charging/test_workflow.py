@@ -815,7 +815,7 @@ class TestDecision:
         )
         assert clock(dec_case, Clock.Kind.CHARGING_DECISION).state == Clock.State.MISSED
 
-    def test_nfa_closes_the_case_and_cancels_all_but_victim_updates(
+    def test_nfa_closes_the_case_and_cancels_all_but_victim_and_safeguarding_clocks(
         self, oic_a, prosecutor_a, dec_case, referral
     ):
         victim = victim_add(actor=oic_a, case=dec_case, given_name="Vic", family_name="Tim")
@@ -830,7 +830,12 @@ class TestDecision:
         )
         dec_case.refresh_from_db()
         assert dec_case.status == Case.Status.NO_FURTHER_ACTION
-        open_clocks = list(dec_case.clocks.open())
+        # Casework deadlines end; telling the victim and safeguarding (the support referral) go on.
+        assert {c.kind for c in dec_case.clocks.open()} == {
+            Clock.Kind.VICTIM_UPDATE,
+            Clock.Kind.SUPPORT_REFERRAL,
+        }
+        open_clocks = list(dec_case.clocks.open().filter(kind=Clock.Kind.VICTIM_UPDATE))
         assert [(c.kind, c.victim) for c in open_clocks] == [(Clock.Kind.VICTIM_UPDATE, victim)]
         assert open_clocks[0].side == "cps" and open_clocks[0].due_on == D(
             2026, 1, 2
@@ -1107,10 +1112,13 @@ class TestPoliceOutcome:
         assert dec_case.status == Case.Status.NO_FURTHER_ACTION
         assert (plan.status, plan.closed_on) == ("closed", D(2026, 1, 9))
         assert clock(dec_case, Clock.Kind.ACTION).state == Clock.State.CANCELLED
-        assert [(c.kind, c.victim) for c in dec_case.clocks.open()] == [(Clock.Kind.VICTIM_UPDATE, victim)]
-        event = last_event(dec_case)
+        assert [
+            (c.kind, c.victim) for c in dec_case.clocks.open().exclude(kind=Clock.Kind.SUPPORT_REFERRAL)
+        ] == [(Clock.Kind.VICTIM_UPDATE, victim)]
+        event = dec_case.events.get(kind="police_outcome")
         assert event.data["cps_informed"] is True and event.data["after_action_plan"] is True
         assert "CPS informed" in event.summary
+        assert last_event(dec_case).kind == "cps_informed", "the record that CPS was told follows"
 
     @pytest.mark.parametrize(
         ("kwargs", "field"),
@@ -1191,7 +1199,10 @@ class TestProgress:
         dec_case.refresh_from_db()
         assert dec_case.status == Case.Status.CONCLUDED
         assert (last_event(dec_case).kind, last_event(dec_case).actor) == ("case_concluded", prosecutor_a)
-        assert set(dec_case.clocks.open().values_list("kind", flat=True)) <= {Clock.Kind.VICTIM_UPDATE}
+        assert set(dec_case.clocks.open().values_list("kind", flat=True)) <= {
+            Clock.Kind.VICTIM_UPDATE,
+            Clock.Kind.SUPPORT_REFERRAL,
+        }
         with pytest.raises(TransitionError):
             case_progress(actor=oic_a, case=dec_case, to="at_court", on=D(2026, 2, 21))
 

@@ -80,14 +80,24 @@ def test_refused_when_the_case_is_open_or_had_no_plan(with_plan, oic_a, oic_b):
     close(oic_a, no_plan)
     with pytest.raises(TransitionError):
         services.cps_notification_record(actor=oic_a, case=no_plan)
-    close(oic_a, with_plan)
     with pytest.raises(PermissionDenied):
         services.cps_notification_record(actor=oic_b, case=with_plan)
     assert not CpsNotification.objects.exists() and not Alert.objects.exists()
 
 
+def test_closing_the_case_tells_cps_at_once(with_plan, oic_a, prosecutor_a):
+    close(oic_a, with_plan)
+    notification = CpsNotification.objects.get(case=with_plan)
+    assert notification.recipient == prosecutor_a and notification.notified_by == oic_a
+    assert Alert.objects.filter(recipient=prosecutor_a, threshold="police_outcome_after_action_plan").count() == 1
+    assert services.cps_notifications_catch_up() == 0
+
+
 def test_the_catch_up_tells_cps_of_closures_not_yet_told(with_plan, oic_a, prosecutor_a):
-    close(oic_a, with_plan)  # without the direct call
+    close(oic_a, with_plan)
+    # As if the direct call had been lost (e.g. a closure written before it existed).
+    Alert.objects.all().delete()
+    CpsNotification.objects.all().delete()
     no_plan = CaseFactory(actor=oic_a)
     close(oic_a, no_plan)
     assert services.cps_notifications_catch_up() == 1
