@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 
 import django_filters
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from . import clocks, ledger
-from .models import Case, Clock, OffenceType
+from .models import Case, CaseEvent, Clock, OffenceType
 
 
 class CaseFilterSet(django_filters.FilterSet):
@@ -32,7 +34,13 @@ class CaseFilterSet(django_filters.FilterSet):
         field_name="offences__offence_type__mode_of_trial",
         distinct=True,
     )
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = django_filters.IsoDateTimeFilter(
+        method="filter_updated_since",
+        label="Changed at or after (the case, its timeline or a deadline's state); ISO 8601 with offset",
+    )
+    force = django_filters.CharFilter(
+        field_name="force__code", lookup_expr="iexact", max_length=10, label="Force code, e.g. GMP"
+    )
     q = django_filters.CharFilter(method="filter_q", label="URN or suspect's family name")
 
     class Meta:
@@ -48,21 +56,38 @@ class CaseFilterSet(django_filters.FilterSet):
     def filter_due_before(self, qs: QuerySet[Case], name: str, value: datetime.date) -> QuerySet[Case]:
         return qs.filter(Exists(self._open_clocks().filter(due_on__lte=value))) if value else qs
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_stl_within(self, qs: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
         if value is None:
             return qs
         within = qs.stl_within(on=ledger.london_today(), days=clocks.active_rules().stl_flag_days)
         return within if value else qs.exclude(pk__in=within.values("pk"))
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_time_barred(self, qs: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
         if value is None:
             return qs
         barred = Case.objects.time_barred().values("pk")
         return qs.filter(pk__in=barred) if value else qs.exclude(pk__in=barred)
 
-    def filter_q(self, qs: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
-        from django.db.models import Q
+    def filter_updated_since(self, qs: QuerySet[Case], name: str, value: datetime.datetime) -> QuerySet[Case]:
+        """Cases with any change since ``value``: the case row, a timeline event (every service writes one) or a
+        deadline's state (the sweep moves states without touching the case)."""
+        if not value:
+            return qs
+        try:  # PostgreSQL refuses offsets beyond 15:59; UTC is the same moment
+            value = value.astimezone(datetime.UTC)
+        except OverflowError:  # before year 1 or after 9999 once in UTC
+            if value.year > 1:
+                return qs.none()
+            value = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        return qs.filter(
+            Q(updated_at__gte=value)
+            | Exists(CaseEvent.objects.filter(case=OuterRef("pk"), occurred_at__gte=value))
+            | Exists(Clock.objects.filter(case=OuterRef("pk"), state_changed_at__gte=value))
+        )
 
+    def filter_q(self, qs: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         value = value.strip()
         if not value:
             return qs

@@ -1,5 +1,24 @@
-"""URLs (filled in by the feature that owns them)."""
+"""``/api/``: the REST API for force systems (version 1), its OpenAPI schema and its documentation pages (Swagger
+UI and Redoc, served from the drf-spectacular sidecar's static files, no CDN). See docs/api.md."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from cases.api.fields import IdConverter
+from cases.api.views import ApiNotFoundView
+
+register_converter(IdConverter, "api_id")  # row ids in paths: any integer, so a bad one gets the JSON 404
+
+v1: list[URLPattern | URLResolver] = [
+    path("", include("cases.api.urls")),
+    path("", include("charging.api.urls")),
+    path("", include("victims.api.urls")),
+    re_path(r"", ApiNotFoundView.as_view()),  # anything else under /api/v1/: the JSON 404, not an HTML page
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

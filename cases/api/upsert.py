@@ -1,0 +1,230 @@
+"""``PUT /api/v1/cases/{urn}/``: make the case of the client's force with this URN match the body.
+
+Idempotent: sending the same body twice changes nothing the second time. A new URN is opened with
+``case_create``. On an existing case only what a service can change is changed: new offences
+(``offence_add``) and an earlier first qualifying report (``case_record_qualifying_report``); any other
+difference is refused with 400, field by field, and nothing is written. Fields left out of the body are left
+as they are. (Other changes need a ``case_update`` service; see docs/api.md.)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from cases import services
+from cases.models import Case, User
+from cases.rules import require
+
+SCALARS = (
+    "reported_on",
+    "summary",
+    "domestic_abuse",
+    "risk_level",
+    "risk_tool",
+    "children_in_household",
+    "police_perpetrated",
+)
+CREATE_DEFAULTS: dict[str, Any] = {
+    "summary": "",
+    "domestic_abuse": True,
+    "risk_level": Case.RiskLevel.UNKNOWN,
+    "risk_tool": "",
+    "children_in_household": False,
+    "police_perpetrated": False,
+    "first_qualifying_report_on": None,
+    "first_qualifying_report_kind": "",
+}
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return repr(value)
+
+
+def _offence_key(code: str, committed_on: Any, committed_from: Any) -> tuple[str, Any, Any]:
+    return (code.strip().upper(), committed_on, committed_from or None)
+
+
+def _suspect_key(spec: dict[str, Any]) -> tuple[Any, ...]:
+    pnc = (spec.get("pnc_id") or "").strip()
+    if pnc:
+        return ("pnc", pnc)
+    return ("name", spec["given_name"].strip(), spec["family_name"].strip(), spec.get("date_of_birth"))
+
+
+def _rename(exc: ValidationError, mapping: dict[str, str]) -> ValidationError:
+    if not hasattr(exc, "error_dict"):
+        return exc
+    return ValidationError({mapping.get(k, k): v for k, v in exc.message_dict.items()})
+
+
+def _create(actor: User, urn: str, data: dict[str, Any]) -> Case:
+    kwargs = {k: data.get(k, default) for k, default in CREATE_DEFAULTS.items()}
+    return services.case_create(
+        actor=actor,
+        urn=urn,
+        reported_on=data["reported_on"],
+        offences=[
+            {
+                "offence_type": o["offence_type"].strip().upper(),
+                "committed_on": o["committed_on"],
+                "committed_from": o.get("committed_from"),
+                "prosecutor_knowledge_on": o.get("prosecutor_knowledge_on"),
+                "particulars": o.get("particulars", ""),
+            }
+            for o in data["offences"]
+        ],
+        suspects=[{**s, "pnc_id": (s.get("pnc_id") or "").strip()} for s in data.get("suspects", [])],
+        **kwargs,
+    )
+
+
+def _plan_update(case: Case, data: dict[str, Any]) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
+    """Compare the body with the case: the offences to add, whether the first qualifying report moves
+    earlier, or a ValidationError naming every difference no service can make."""
+    errors: dict[str, str] = {}
+    for field in SCALARS:
+        if field in data and getattr(case, field) != data[field]:
+            errors[field] = (
+                f"Cannot be changed through the API once the case is open (it is {_shown(getattr(case, field))}); "
+                "ask the officer in charge to correct it."
+            )
+    existing = Counter(
+        _offence_key(o.offence_type.code, o.committed_on, o.committed_from) for o in case.offences.all()
+    )
+    by_key = {
+        _offence_key(o.offence_type.code, o.committed_on, o.committed_from): o for o in case.offences.all()
+    }
+    wanted = Counter(
+        _offence_key(o["offence_type"], o["committed_on"], o.get("committed_from")) for o in data["offences"]
+    )
+    missing = existing - wanted
+    if missing:
+        listed = ", ".join(f"{code} on {on}" for code, on, _ in sorted(missing, key=str))
+        errors["offences"] = (
+            f"The case has offences this body leaves out ({listed}); an offence cannot be removed through the API."
+        )
+    to_add: list[tuple[int, dict[str, Any]]] = []
+    seen: Counter = Counter()
+    for i, spec in enumerate(data["offences"]):
+        key = _offence_key(spec["offence_type"], spec["committed_on"], spec.get("committed_from"))
+        seen[key] += 1
+        if seen[key] > existing[key]:
+            to_add.append((i, spec))
+            continue
+        offence = by_key[key]
+        for field in ("particulars", "prosecutor_knowledge_on"):
+            if field in spec and getattr(offence, field) != spec[field]:
+                errors[f"offences[{i}].{field}"] = (
+                    "An offence already on the case cannot be changed through the API."
+                )
+    if "suspects" in data:
+        have = Counter(
+            _suspect_key(
+                {
+                    "pnc_id": p.pnc_id,
+                    "given_name": p.given_name,
+                    "family_name": p.family_name,
+                    "date_of_birth": p.date_of_birth,
+                }
+            )
+            for p in case.suspects.all()
+        )
+        if have != Counter(_suspect_key(s) for s in data["suspects"]):
+            errors["suspects"] = "The suspects of an open case cannot be changed through the API."
+    move_report = False
+    if "first_qualifying_report_on" in data or "first_qualifying_report_kind" in data:
+        on = data.get("first_qualifying_report_on", case.first_qualifying_report_on)
+        kind = data.get("first_qualifying_report_kind", case.first_qualifying_report_kind)
+        if (on, kind) != (case.first_qualifying_report_on, case.first_qualifying_report_kind):
+            if on is None or not kind:
+                errors["first_qualifying_report_on"] = "A recorded first qualifying report cannot be removed."
+            elif case.first_qualifying_report_on is not None and on >= case.first_qualifying_report_on:
+                errors["first_qualifying_report_on"] = (
+                    f"The first qualifying report was on {case.first_qualifying_report_on:%d %B %Y}; only an "
+                    "earlier one can replace it."
+                )
+            else:
+                move_report = True
+    if errors:
+        raise ValidationError(errors)
+    return to_add, move_report
+
+
+def _apply_update(actor: User, case: Case, data: dict[str, Any]) -> bool:
+    to_add, move_report = _plan_update(case, data)
+    for i, spec in to_add:
+        try:
+            services.offence_add(
+                actor=actor,
+                case=case,
+                offence_type=spec["offence_type"].strip().upper(),
+                committed_on=spec["committed_on"],
+                committed_from=spec.get("committed_from"),
+                particulars=spec.get("particulars", ""),
+                prosecutor_knowledge_on=spec.get("prosecutor_knowledge_on"),
+            )
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                raise
+            raise ValidationError({f"offences[{i}].{k}": v for k, v in exc.message_dict.items()}) from exc
+    if move_report:
+        try:
+            services.case_record_qualifying_report(
+                actor=actor,
+                case=case,
+                on=data["first_qualifying_report_on"],
+                kind=data.get("first_qualifying_report_kind") or case.first_qualifying_report_kind,
+            )
+        except ValidationError as exc:
+            raise _rename(
+                exc, {"on": "first_qualifying_report_on", "kind": "first_qualifying_report_kind"}
+            ) from exc
+    return bool(to_add or move_report)
+
+
+@transaction.atomic
+def case_upsert(
+    *,
+    actor: User,
+    urn: str,
+    data: dict[str, Any],
+    precondition: Callable[[Case | None], None] | None = None,
+) -> tuple[Case, str]:
+    """Create or update the case ``urn`` of the actor's force from ``data`` (validated input). Returns the
+    case and whether it was created, updated or unchanged. ``precondition`` is called with the current case
+    (locked) or None before anything is written (the view checks If-Match there)."""
+    require(actor, "cases.create_case")
+    case = (
+        Case.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .filter(force_id=actor.organisation_id, urn=urn)
+        .first()
+    )
+    if precondition is not None:
+        precondition(case)
+    if case is None:
+        try:
+            with transaction.atomic():
+                return _create(actor, urn, data), CREATED
+        except ValidationError as exc:
+            # Another request may have just opened it: then this body is an update of that case.
+            case = (
+                Case.objects.visible_to(actor)
+                .select_for_update(of=("self",))
+                .filter(force_id=actor.organisation_id, urn=urn)
+                .first()
+            )
+            if case is None:
+                raise exc from None
+    changed = _apply_update(actor, case, data)
+    return case, UPDATED if changed else UNCHANGED

@@ -1,0 +1,27 @@
+"""Celery tasks for outbound webhooks: thin (ids in, one service call, own retries, JSON only). Registered
+through ``cases/tasks.py`` (``from .webhook_tasks import *``) so that autodiscovery finds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from . import webhooks
+
+__all__ = ["webhook_deliver", "webhooks_pump"]
+
+
+@shared_task(bind=True, name="cases.tasks.webhook_deliver", acks_late=True, max_retries=webhooks.MAX_ATTEMPTS)
+def webhook_deliver(self: Any, delivery_id: int) -> dict[str, object]:
+    """One attempt to send one outbox row; a failure is retried with exponential backoff until the row is dead."""
+    status = webhooks.deliver(delivery_id)
+    if status == "failed":
+        raise self.retry(countdown=webhooks.backoff_seconds(self.request.retries))
+    return {"delivery": delivery_id, "status": status}
+
+
+@shared_task(name="cases.tasks.webhooks_pump", acks_late=True, ignore_result=True)
+def webhooks_pump() -> dict[str, int]:
+    """Every minute: outbox rows for new overdue and time-barred deadlines, and resend lost tasks (idempotent)."""
+    return webhooks.pump()
