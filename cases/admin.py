@@ -151,3 +151,4 @@ class UserAdmin(BaseUserAdmin):
 
 
 from . import alert_admin  # noqa
+from .api import admin as _api_admin  # noqa: E402, F401  (API clients, webhook endpoints and deliveries)

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import clocks, ledger
+from . import clocks, ledger, webhooks
 from .models import (
     BankHolidayOverride,
     Case,
@@ -52,8 +52,8 @@ def event_record(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    """Write one entry on the case's timeline."""
-    return CaseEvent.objects.create(
+    """Write one entry on the case's timeline; once the change commits, the force's webhooks hear of it."""
+    event = CaseEvent.objects.create(
         case=case,
         kind=kind,
         actor=actor,
@@ -62,6 +62,8 @@ def event_record(
         data=data or {},
         occurred_at=timezone.now(),
     )
+    transaction.on_commit(lambda: webhooks.enqueue_for_case_event(event))
+    return event
 
 
 def language_check(*, case: Case, source: Any, actor: User | None, **fields: str) -> None:

@@ -1,60 +1,205 @@
 """Web pages for the case record. Thin: every read starts from ``Case.objects.visible_to`` (so a case outside
-the user's reach is a 404, never a 403 that confirms it exists), every write calls one service."""
+the user's reach is a 404, never a 403 that confirms it exists), every write calls one service, and the reads
+live in ``cases/dashboards.py``. Lists come as pages and as CSV through the same selectors."""
 
 from __future__ import annotations
 
+import csv
+import datetime
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Min, Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import F, Min, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from charging.forms import STEPS
-from charging.selectors import time_with_each_side
+from charging.forms import STEPS, StepForm
 
-from . import ledger, services
-from .forms import CaseCreateForm, apply_service_errors
-from .models import Case, Clock
+from . import dashboards, ledger, services
+from .filters import CaseFilterSet
+from .forms import CaseCreateForm, apply_service_errors, filter_form_style
+from .models import Case
+
+PAGE_SIZE = 50
+CSV_CHUNK = 500
 
 
 @login_required
-def case_list(request: HttpRequest) -> HttpResponse:
-    """The user's cases, most urgent first (earliest open deadline), with their open clocks."""
-    qs = Case.objects.visible_to(request.user).select_related("force", "cps_area")
-    query = request.GET.get("q", "").strip()
-    if query:
-        qs = qs.filter(Q(urn__icontains=query) | Q(suspects__family_name__icontains=query)).distinct()
-    status = request.GET.get("status", "")
-    if status in Case.Status.values:
-        qs = qs.filter(status=status)
-    qs = qs.annotate(next_due=Min("clocks__due_on", filter=Q(clocks__stopped_on__isnull=True))).order_by(
-        "next_due", "urn"
-    )
-    open_clocks = Prefetch("clocks", queryset=Clock.objects.open().order_by("due_on"), to_attr="open_clocks")
-    cases = qs.prefetch_related(open_clocks)[:200]
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands on its dashboard; everyone else on the case list."""
+    board = dashboards.home_dashboard(request.user)
+    return redirect("dashboard", slug=board.slug) if board else redirect("case_list")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Dashboards
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _board(request: HttpRequest, slug: str) -> dashboards.Dashboard:
+    board = dashboards.DASHBOARDS.get(slug)
+    if board is None:
+        raise Http404("No such dashboard.")
+    if not board.allows(request.user):
+        raise PermissionDenied(f"The {board.title.lower()} is not for your role.")
+    return board
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    board = _board(request, slug)
+    today = ledger.london_today()
+    # Keys with underscores, so that templates can name them (sections.victim_updates).
+    pages = {
+        s.slug.replace("-", "_"): dashboards.section_page(s, request.user, today) for s in board.sections
+    }
     return render(
         request,
-        "cases/case_list.html",
+        f"dashboards/{board.slug.replace('-', '_')}.html",
         {
-            "cases": cases,
-            "query": query,
-            "status": status,
-            "statuses": Case.Status.choices,
-            "can_create": request.user.has_perm("cases.create_case"),
-            "today": ledger.london_today(),
+            "board": board,
+            "sections": pages,
+            "counts": dashboards.dashboard_counts(board, request.user, today),
+            "today": today,
+            "escalations_available": dashboards.escalation_model() is not None,
+            "limit": dashboards.LIMIT,
         },
     )
+
+
+@login_required
+@require_GET
+def dashboard_export(request: HttpRequest, slug: str, section: str) -> StreamingHttpResponse:
+    """Any dashboard list as CSV: every row of the same selector, behind the same access gate."""
+    board = _board(request, slug)
+    part = board.section(section)
+    if part is None:
+        raise Http404("No such list.")
+    today = ledger.london_today()
+    rows = part.rows(request.user, today)
+    return _csv_response(
+        f"{board.slug}-{part.slug}-{today.isoformat()}.csv",
+        [c.header for c in part.columns],
+        ([c.value(row, today) for c in part.columns] for row in rows.iterator(chunk_size=CSV_CHUNK)),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The case list: search, filters shared with the API, pages, CSV
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _filtered_cases(request: HttpRequest) -> tuple[CaseFilterSet, QuerySet[Case]]:
+    filterset = CaseFilterSet(
+        request.GET, queryset=Case.objects.visible_to(request.user).select_related("force", "cps_area")
+    )
+    filter_form_style(filterset.form)
+    qs = (
+        filterset.qs.annotate(next_due=Min("clocks__due_on", filter=Q(clocks__stopped_on__isnull=True)))
+        .order_by(F("next_due").asc(nulls_last=True), "urn", "pk")
+        .prefetch_related(dashboards.open_clocks_prefetch(), "suspects")
+    )
+    return filterset, qs
+
+
+@login_required
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    """Cases the user can see, most urgent first (earliest open deadline), searchable and filtered with the
+    API's CaseFilterSet. An htmx request gets only the results."""
+    today = ledger.london_today()
+    filterset, qs = _filtered_cases(request)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    for case in page.object_list:
+        dashboards.badges_set(case.open_clocks, today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "page": page,
+        "cases": page.object_list,
+        "query": request.GET.get("q", ""),
+        "querystring": query.urlencode(),
+        "can_create": request.user.has_perm("cases.create_case"),
+        "today": today,
+    }
+    # htmx swaps in the results only; a history restore (back button after a cache miss) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "cases/_case_results.html" if partial else "cases/case_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def case_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The case list as CSV: the same search and filters, every matching case the user can see."""
+    today = ledger.london_today()
+    filterset, qs = _filtered_cases(request)
+    columns = (
+        ("URN", lambda c: c.urn),
+        ("Force", lambda c: c.force.name),
+        ("CPS Area", lambda c: c.cps_area.name if c.cps_area else ""),
+        ("Status", lambda c: c.get_status_display()),
+        ("Reported", lambda c: c.reported_on.isoformat()),
+        ("Risk", lambda c: c.get_risk_level_display()),
+        ("Suspects", lambda c: ", ".join(str(p) for p in c.suspects.all())),
+        ("Next deadline", lambda c: c.next_due.isoformat() if c.next_due else ""),
+        ("Open deadlines", lambda c: "; ".join(dashboards.clock_badge(k, today).text for k in c.open_clocks)),
+    )
+    return _csv_response(
+        f"cases-{today.isoformat()}.csv",
+        [h for h, _ in columns],
+        ([f(case) for _, f in columns] for case in qs.iterator(chunk_size=CSV_CHUNK)),
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas (CSV injection): a text cell starting with = + - @ or a control
+    character is prefixed with an apostrophe."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"  # so that spreadsheet programs read UTF-8
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([_csv_cell(v) for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Opening a case, the case page, its steps and the printable summary
+# --------------------------------------------------------------------------------------------------------------
 
 
 @login_required
 def case_create(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("cases.create_case"):
         raise PermissionDenied("Only police caseworkers open cases.")
-    form = CaseCreateForm(request.POST or None)
+    form = CaseCreateForm(request.POST or None, initial={"reported_on": ledger.london_today()})
     if request.method == "POST" and form.is_valid():
         try:
             case = services.case_create(actor=request.user, **form.service_kwargs())
@@ -72,46 +217,50 @@ def _visible_case(request: HttpRequest, pk: int) -> Case:
     )
 
 
-def _steps_for(request: HttpRequest, case: Case, bound: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    steps = []
+def _steps_for(
+    request: HttpRequest, case: Case, page: dict[str, Any], bound: dict[str, StepForm] | None = None
+) -> dict[str, Any]:
+    """The steps this user may take on this case: a form for each allowed now, the reason for the rest.
+    Steps the user's role never takes are left out. Each permission is asked once; the reasons use what the
+    page has already read (no queries)."""
+    facts = {
+        "awaiting": next((r for r in page["referrals"] if r.status == "awaiting"), None),
+        "actions": sum(len(plan.actions.all()) for plan in page["plans"]),
+    }
+    allowed_perms: dict[str, bool] = {}
+    ready, refused = [], []
     for slug, form_class in STEPS.items():
-        if not request.user.has_perm(form_class.perm, case):
+        if form_class.perm not in allowed_perms:
+            allowed_perms[form_class.perm] = request.user.has_perm(form_class.perm, case)
+        if not allowed_perms[form_class.perm]:
             continue
-        allowed = case.status in form_class.statuses
-        form = (bound or {}).get(slug) or form_class(case=case, prefix=slug)
-        steps.append(
-            {
-                "slug": slug,
-                "title": form_class.title,
-                "form": form,
-                "allowed": allowed,
-                "why_not": ""
-                if allowed
-                else f"Not at this stage (the case is {case.get_status_display().lower()}).",
-            }
-        )
-    return steps
+        why_not = form_class.refusal(case, facts)
+        step = {"slug": slug, "title": form_class.title, "why_not": why_not}
+        if why_not:
+            refused.append(step)
+        else:
+            step["form"] = (bound or {}).get(slug) or form_class(case=case, prefix=slug)
+            step["open"] = slug in (bound or {})
+            ready.append(step)
+    return {"ready": ready, "refused": refused}
 
 
 @login_required
-def case_detail(request: HttpRequest, pk: int, bound: dict[str, Any] | None = None) -> HttpResponse:
+def case_detail(request: HttpRequest, pk: int, bound: dict[str, StepForm] | None = None) -> HttpResponse:
     case = _visible_case(request, pk)
-    context = {
-        "case": case,
-        "clocks": case.clocks.select_related("offence__offence_type", "referral", "action").order_by(
-            "stopped_on", "due_on"
-        ),
-        "offences": case.offences.select_related("offence_type", "suspect"),
-        "events": case.events.select_related("actor"),
-        "referrals": case.referrals.select_related("decision").order_by("sequence"),
-        "plans": case.action_plans.prefetch_related("actions"),
-        "suspects": case.suspects.all(),
-        "victim_count": case.victims.count(),
-        "steps": _steps_for(request, case, bound),
-        "time_with": time_with_each_side(case, today=ledger.london_today()),
-        "today": ledger.london_today(),
-    }
+    context = dashboards.case_page(case, ledger.london_today())
+    context.update(case=case, steps=_steps_for(request, case, context, bound), step_errors=bool(bound))
     return render(request, "cases/case_detail.html", context, status=400 if bound else 200)
+
+
+@login_required
+@require_GET
+def case_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """A printable summary of the case for a case conversation (print stylesheet; no forms)."""
+    case = _visible_case(request, pk)
+    context = dashboards.case_page(case, ledger.london_today())
+    context.update(case=case, printed_by=request.user, printing=True)
+    return render(request, "cases/case_summary.html", context)
 
 
 @login_required

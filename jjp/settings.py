@@ -147,6 +147,18 @@ STORAGES = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("JJP_FROM_EMAIL", default="Joint Justice <no-reply@jjp.invalid>")
 
+# The cache backs API rate limits across gunicorn workers: Redis when configured, else per-process memory.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("CACHE_REDIS_URL")}
+        if env.str("CACHE_REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Sessions: keys must be plain alphanumerics (a crafted cookie with a NUL must not reach the database).
+SESSION_ENGINE = "jjp.sessions"
+
 # Celery. The broker is Redis (REDIS_URL) unless CELERY_BROKER_URL says otherwise; the local run uses kombu's
 # filesystem transport (no server) with its folders under JJP_BROKER_DIR.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -188,6 +200,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.evaluate_high_harm_flags",
         "schedule": crontab(hour=2, minute=30),
     },
+    "webhooks-pump": {"task": "cases.tasks.webhooks_pump", "schedule": crontab(minute="*")},
     "expire-orders": {"task": "victims.tasks.expire_orders", "schedule": crontab(minute=5)},
     "notify-cps-of-police-outcomes": {
         "task": "governance.tasks.notify_cps_of_police_outcomes",
@@ -200,6 +213,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cases.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "EXCEPTION_HANDLER": "cases.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"jjp_read": "600/min", "jjp_write": "120/min", "jjp_bulk": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Joint Justice case system API",
@@ -209,6 +228,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ActionStatusEnum": "charging.models.ActionStatus",
+        "ReferralKindEnum": "charging.models.ChargingReferralKind",
+        "OrderKindEnum": "victims.models.ProtectiveOrderKind",
+        "TriageReasonEnum": "charging.models.TriageReason",
+        "QualifyingReportKindEnum": "cases.api.serializers.QUALIFYING_REPORT_KINDS",
+    },
 }
 
 # Deadline alerts (see cases/alerts.py). Policy values; the digest goes out at 07:00 London time on working days.

@@ -19,8 +19,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from cases.models import Case, Organisation, Role
 from cases.services import case_restrict
-from charging.services import case_refer_to_cps
+from charging.services import action_plan_issue, case_refer_to_cps
 from tests.factories import CaseFactory, UserFactory
+from victims.services import order_consider, victim_add
 
 TODAY = datetime.date(2026, 3, 2)
 
@@ -41,6 +42,9 @@ OBJECT_KWARGS: dict[str, Any] = {
     "order_pk": lambda case: case.orders.first().pk if case.orders.exists() else 0,
     "referral_pk": lambda case: case.referrals.first().pk if case.referrals.exists() else 0,
     "action_pk": lambda case: 0,
+    "action_id": lambda c: _first_action_pk(c),
+    "order_id": lambda c: c.orders.first().pk if c.orders.exists() else 0,
+    "victim_id": lambda c: c.victims.first().pk if c.victims.exists() else 0,
     "plan_pk": lambda c: c.action_plans.first().pk if c.action_plans.exists() else 0,
     "review_pk": lambda c: c.panel_reviews.first().pk if c.panel_reviews.exists() else 0,
     "person_pk": lambda c: c.suspects.first().pk if c.suspects.exists() else 0,
@@ -69,6 +73,13 @@ class _Ghost:
 GHOST: Any = _Ghost()
 
 
+def _first_action_pk(case: Any) -> int:
+    from charging.models import Action
+
+    action = Action.objects.filter(plan__case_id=case.pk).first()
+    return action.pk if action else 0
+
+
 @dataclass(frozen=True)
 class Route:
     name: str
@@ -92,20 +103,52 @@ def all_routes() -> list[Route]:
     return list(_walk(get_resolver().url_patterns))
 
 
+# URL keywords that name something of the signed-in user, not a case: filled with these values; such routes are
+# checked as lists (no hidden case may appear in them).
+PER_USER_KWARGS: dict[str, list[str]] = {
+    "slug": ["oic", "prosecutor", "supervisor"],
+    "section": ["cases", "clocks", "referrals", "stl"],
+}
+# Routes checked elsewhere, with the reason.
+ELSEWHERE = {
+    "token": "the calendar feed: a per-user secret token; tests/cases/test_calendar.py shows it lists only the "
+    "user's own deadlines and that a revoked token is a 404",
+}
+
+
 def case_routes() -> list[Route]:
-    return [r for r in all_routes() if not r.pattern.startswith("admin/") and r.kwargs]
+    return [
+        r
+        for r in all_routes()
+        if not r.pattern.startswith("admin/") and r.kwargs and set(r.kwargs) <= OBJECT_KWARGS.keys()
+    ]
+
+
+def list_routes() -> list[Route]:
+    return [
+        r
+        for r in all_routes()
+        if not r.pattern.startswith("admin/") and set(r.kwargs) <= PER_USER_KWARGS.keys()
+    ]
 
 
 def test_every_route_is_in_the_matrix() -> None:
     """A route with a keyword this matrix cannot fill would escape the access tests."""
+    known = OBJECT_KWARGS.keys() | PER_USER_KWARGS.keys() | ELSEWHERE.keys()
     unknown = {
         (r.pattern, k)
         for r in all_routes()
         if not r.pattern.startswith("admin/")
         for k in r.kwargs
-        if k not in OBJECT_KWARGS and k not in ("format", "token")
+        if k not in known
     }
     assert not unknown, f"routes with keywords the access matrix does not know: {sorted(unknown)}"
+    mixed = [
+        r.pattern
+        for r in all_routes()
+        if set(r.kwargs) & OBJECT_KWARGS.keys() and set(r.kwargs) - OBJECT_KWARGS.keys()
+    ]
+    assert not mixed, f"routes mixing case and per-user keywords need a rule here: {mixed}"
 
 
 def _url(route: Route, case: Case) -> str:
@@ -142,8 +185,40 @@ def world(db):
     case_refer_to_cps(actor=oic_a, case=restricted, received_on=TODAY, today=TODAY)
     case_restrict(actor=sup_a, case=restricted, users=[oic_a], reason="Serving officer.")
     other = CaseFactory(actor=oic_b, urn="MATRIX-OTHER", today=TODAY)
-    case_refer_to_cps(actor=oic_b, case=other, received_on=TODAY, today=TODAY)
+    # Every kind of sub-object a route can name: a victim, an order, an action plan with an action.
+    prosecutors = {
+        force_a.pk: UserFactory(organisation=force_a.area, roles=[Role.PROSECUTOR], username="matrix-pros-a"),
+        force_b.pk: UserFactory(organisation=force_b.area, roles=[Role.PROSECUTOR], username="matrix-pros-b"),
+    }
+    restricted.restricted_to.add(prosecutors[force_a.pk])  # named, so the plan can be issued
+    for case, oic in ((own, oic_a), (restricted, oic_a), (other, oic_b)):
+        victim_add(actor=oic, case=case, given_name="Matrix", family_name="Victim")
+        order_consider(actor=oic, case=case, kind="dvpn", on=TODAY, today=TODAY)
+        referral = case.referrals.first() or case_refer_to_cps(
+            actor=oic, case=case, received_on=TODAY, today=TODAY
+        )
+        action_plan_issue(
+            actor=prosecutors[case.force_id],
+            referral=referral,
+            decided_on=TODAY,
+            reasons="More needed.",
+            respond_by=TODAY,
+            actions=[{"description": "Statement"}],
+            today=TODAY,
+        )
     return {"A": force_a, "own": own, "restricted": restricted, "other": other}
+
+
+def _body(response: Any) -> str:
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    return raw.decode(errors="replace")
+
+
+def _normalised(response: Any, case: Any, url: str) -> str:
+    """The body with the requested URL, URN and numbers blanked: what is left must not depend on whether the
+    case exists."""
+    body = _body(response).replace(url, "<URL>").replace(str(case.urn), "<URN>")
+    return re.sub(r"\b\d+\b", "<N>", body)
 
 
 def _user(world: dict[str, Any], role: str, where: str):
@@ -155,8 +230,8 @@ def _user(world: dict[str, Any], role: str, where: str):
 @pytest.mark.parametrize(("label", "role", "where"), ROLES, ids=[r[0] for r in ROLES])
 def test_matrix(client, world, label, role, where):
     """For every case route and this role: another force's case and a restricted case the user is not named on
-    answer exactly as a case that does not exist answers (a 404, or a 405 for a wrong method; never a 403 that
-    confirms it exists, never a success), and no response for them contains their URN."""
+    answer exactly as a case that does not exist answers: the same status (a 404, or a 405 for a wrong method;
+    never a 403 that confirms it exists, never a success) and the same body but for the URL and URN asked for."""
     user = _user(world, role, where)
     client.force_login(user)
     checked = 0
@@ -169,12 +244,9 @@ def test_matrix(client, world, label, role, where):
             for method in ("get", "post"):
                 response = getattr(client, method)(url)
                 ghost = getattr(client, method)(ghost_url)
-                body = response.content.decode(errors="replace")
-                if (
-                    response.status_code not in (404, 405)
-                    or response.status_code != ghost.status_code
-                    or case.urn in body
-                ):
+                hidden = response.status_code in (404, 405) and response.status_code == ghost.status_code
+                same_as_ghost = _normalised(response, case, url) == _normalised(ghost, GHOST, ghost_url)
+                if not (hidden and same_as_ghost):
                     leaks.append(
                         f"{method.upper()} {url} ({route.name}) -> {response.status_code} for {which}"
                     )
@@ -215,3 +287,39 @@ def test_admin_scoping(client, world):
     assert "MATRIX-OWN" in body
     assert "MATRIX-OTHER" not in body and "MATRIX-RESTRICTED" not in body
     assert client.get(f"/admin/cases/case/{world['other'].pk}/change/").status_code in (302, 404)
+
+
+def _fill(route: Route, values: dict[str, str]) -> str:
+    path = route.pattern
+    for key in route.kwargs:
+        path = re.sub(rf"<(?:\w+:)?{key}>", values[key], path)
+    return "/" + path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("label", "role", "where"), ROLES, ids=[r[0] for r in ROLES])
+def test_lists_exports_and_dashboards_never_show_hidden_cases(client, world, label, role, where):
+    """Every list page, export, dashboard and API list, for every role: another force's case and a restricted
+    case the user is not named on never appear, and nothing answers with a server error."""
+    user = _user(world, role, where)
+    client.force_login(user)
+    hidden = [world["other"].urn, world["restricted"].urn]
+    problems, checked = [], 0
+    for route in list_routes():
+        combos = [{}]
+        for key in route.kwargs:
+            combos = [{**c, key: v} for c in combos for v in PER_USER_KWARGS[key]]
+        for values in combos:
+            url = _fill(route, values)
+            if url in ("/logout/",):
+                continue
+            response = client.get(url)
+            checked += 1
+            body = _body(response)
+            if response.status_code >= 500:
+                problems.append(f"GET {url} -> {response.status_code}")
+            for urn in hidden:
+                if urn in body:
+                    problems.append(f"GET {url} shows {urn}")
+    assert not problems, "\n".join(problems)
+    assert checked >= len(list_routes()) - 1

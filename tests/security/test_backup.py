@@ -60,7 +60,10 @@ def test_dump_and_restore_keep_case_data_and_history_equal(tmp_path, oic_a, pros
         # recorded the change in the history too.
         with psycopg2.connect(target) as conn, conn.cursor() as cur:
             cur.execute("UPDATE cases_case SET summary = 'tampered'")
-        assert [p.split(":")[0] for p in backup.compare(source, target)] == ["cases_case", "cases_casehistory"]
+        assert [p.split(":")[0] for p in backup.compare(source, target)] == [
+            "cases_case",
+            "cases_casehistory",
+        ]
         with pytest.raises(SystemExit, match="exists"):
             backup.restore(target, str(dump_file))
     finally:
