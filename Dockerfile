@@ -1,4 +1,11 @@
 # JJP application image: web (gunicorn), Celery worker and beat, migrations (see docker-compose.yml).
+
+# Front-end packages (GOV.UK Frontend, MOJ Frontend) from the npm registry, as package-lock.json pins them.
+FROM node:20-slim AS frontend
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,9 +19,8 @@ WORKDIR /app
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 
-# Front-end packages would be built here (npm ci) once the project has a package.json.
-
 COPY . .
+COPY --from=frontend /app/node_modules ./node_modules
 
 # Static files are collected at build time; the dummy values only let settings load.
 RUN DJANGO_SECRET_KEY=build-only-dummy-secret \
