@@ -250,6 +250,9 @@ def case_detail(request: HttpRequest, pk: int, bound: dict[str, StepForm] | None
     case = _visible_case(request, pk)
     context = dashboards.case_page(case, ledger.london_today())
     context.update(case=case, steps=_steps_for(request, case, context, bound), step_errors=bool(bound))
+    from governance.selectors import hhro_flags_for_case  # governance builds on cases
+
+    context["hhro_flags"] = hhro_flags_for_case(case)
     return render(request, "cases/case_detail.html", context, status=400 if bound else 200)
 
 
