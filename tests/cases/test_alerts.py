@@ -9,7 +9,6 @@ import asyncio
 import datetime
 import email
 import email.policy
-import importlib
 import io
 import socket
 import sys
@@ -20,7 +19,6 @@ from email.message import EmailMessage
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -417,30 +415,8 @@ def test_a_claim_never_finished_is_retried_after_the_timeout_and_not_before(smtp
     assert len(smtp.messages) == 4
 
 
-def _reload_reference_data() -> None:
-    """Transactional tests end with a flush that also empties the rows the data migrations load; put them back
-    (the loaders are idempotent) so later tests in the session find the forces, Areas and offence table."""
-    for module in ("cases.migrations.0004_reference_data", "victims.migrations.0003_seed_lexicon"):
-        try:
-            migration = importlib.import_module(module)
-        except ImportError:
-            continue
-        for op in migration.Migration.operations:
-            if hasattr(op, "code"):
-                op.code(django_apps, None)
-
-
-@pytest.fixture(scope="module")
-def reference_data_kept(django_db_blocker):
-    with django_db_blocker.unblock():
-        _reload_reference_data()
-    yield
-    with django_db_blocker.unblock():
-        _reload_reference_data()
-
-
 @pytest.mark.django_db(transaction=True)
-def test_two_deliveries_racing_send_each_alert_once(reference_data_kept, smtp, force_a, area_a):
+def test_two_deliveries_racing_send_each_alert_once(smtp, force_a, area_a):
     oic = UserFactory(organisation=force_a, roles=[Role.OIC], username="race-oic")
     UserFactory(organisation=force_a, roles=[Role.POLICE_SUPERVISOR], username="race-supervisor")
     UserFactory(organisation=area_a, roles=[Role.PROSECUTOR], username="race-prosecutor")

@@ -49,6 +49,10 @@ def private_stack(tmp_path_factory):
     try:
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         subprocess.run([PY, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+        # As in production (DEBUG off), pages need the collected static files and their manifest.
+        static_root = tmp_path_factory.mktemp("static")
+        env["JJP_STATIC_ROOT"] = str(static_root)
+        subprocess.run([PY, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         web = subprocess.Popen(  # noqa: S603
             [
                 PY,
@@ -68,18 +72,24 @@ def private_stack(tmp_path_factory):
             env=dict(env, DJANGO_SETTINGS_MODULE="jjp.settings"),
         )
         base = f"http://127.0.0.1:{web_port}"
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
-                requests.get(base + "/login/", timeout=2)
+                requests.get(base + "/login/", timeout=10)
                 break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+            except requests.RequestException:
+                time.sleep(0.2)
         yield {"base": base, "env": env, "localdb": localdb}
     finally:
         if web:
             web.terminate()
             web.wait(timeout=20)
         subprocess.run([*localdb, "stop"], env=env, capture_output=True)
+
+
+def _localdb(localdb: list[str], command: str, env: dict[str, str]) -> None:
+    proc = subprocess.run([*localdb, command], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, f"localdb {command} failed:\n{proc.stdout}\n{proc.stderr}"
 
 
 def signed_in(base: str) -> requests.Session:
@@ -104,13 +114,13 @@ def test_requests_fail_cleanly_while_postgres_is_down_and_recover(private_stack)
     session = signed_in(base)
     assert session.get(base + "/cases/", timeout=5).status_code == 200
 
-    subprocess.run([*localdb, "stop"], env=env, check=True, capture_output=True)
+    _localdb(localdb, "stop", env)
     down = session.get(base + "/cases/", timeout=10)
     assert down.status_code == 503
     assert down.headers["Retry-After"] == "5"
     assert "briefly unavailable" in down.text
 
-    subprocess.run([*localdb, "start"], env=env, check=True, capture_output=True)
+    _localdb(localdb, "start", env)
     statuses = []
     for _ in range(20):
         statuses.append(session.get(base + "/cases/", timeout=10).status_code)
