@@ -152,3 +152,6 @@ class UserAdmin(BaseUserAdmin):
 
 from . import alert_admin  # noqa
 from .api import admin as _api_admin  # noqa: E402, F401  (API clients, webhook endpoints and deliveries)
+from .access_log import AccessLog, AccessLogAdmin  # noqa: E402  (read-only: the read log)
+
+admin.site.register(AccessLog, AccessLogAdmin)

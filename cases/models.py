@@ -798,3 +798,6 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint}"
+
+
+from .access_log import AccessLog  # noqa: E402,F401

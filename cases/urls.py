@@ -1,17 +1,10 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
-from .forms import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", authentication_form=LoginForm),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # login/ and logout/ are in jjp/auth_urls.py (password, second factor, lockout).
     path("dashboards/<slug:slug>/", views.dashboard, name="dashboard"),
     path("dashboards/<slug:slug>/<slug:section>.csv", views.dashboard_export, name="dashboard_export"),
     path("cases/", views.case_list, name="case_list"),

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from charging.forms import STEPS, StepForm
 
-from . import dashboards, ledger, services
+from . import access_log, dashboards, ledger, services
 from .filters import CaseFilterSet
 from .forms import CaseCreateForm, apply_service_errors, filter_form_style
 from .models import Case
@@ -83,6 +83,7 @@ def dashboard_export(request: HttpRequest, slug: str, section: str) -> Streaming
         raise Http404("No such list.")
     today = ledger.london_today()
     rows = part.rows(request.user, today)
+    access_log.record_many(request, rows, access_log.AccessLog.What.CASE_EXPORTED)
     return _csv_response(
         f"{board.slug}-{part.slug}-{today.isoformat()}.csv",
         [c.header for c in part.columns],
@@ -142,6 +143,7 @@ def case_export(request: HttpRequest) -> StreamingHttpResponse:
     """The case list as CSV: the same search and filters, every matching case the user can see."""
     today = ledger.london_today()
     filterset, qs = _filtered_cases(request)
+    access_log.record_many(request, qs, access_log.AccessLog.What.CASE_EXPORTED)
     columns = (
         ("URN", lambda c: c.urn),
         ("Force", lambda c: c.force.name),
@@ -248,6 +250,7 @@ def _steps_for(
 @login_required
 def case_detail(request: HttpRequest, pk: int, bound: dict[str, StepForm] | None = None) -> HttpResponse:
     case = _visible_case(request, pk)
+    access_log.record_case_read(request, case, access_log.AccessLog.What.CASE_VIEWED)
     context = dashboards.case_page(case, ledger.london_today())
     context.update(case=case, steps=_steps_for(request, case, context, bound), step_errors=bool(bound))
     from governance.selectors import hhro_flags_for_case  # governance builds on cases
@@ -261,6 +264,7 @@ def case_detail(request: HttpRequest, pk: int, bound: dict[str, StepForm] | None
 def case_summary(request: HttpRequest, pk: int) -> HttpResponse:
     """A printable summary of the case for a case conversation (print stylesheet; no forms)."""
     case = _visible_case(request, pk)
+    access_log.record_case_read(request, case, access_log.AccessLog.What.CASE_PRINTED)
     context = dashboards.case_page(case, ledger.london_today())
     context.update(case=case, printed_by=request.user, printing=True)
     return render(request, "cases/case_summary.html", context)

@@ -23,7 +23,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items.append({"href": reverse("case_list"), "text": "Cases"})
     if user.has_perm("cases.create_case"):
         items.append({"href": reverse("case_create"), "text": "Open a case"})
-    if set(getattr(user, "roles", [])) & {"panel_member", "police_supervisor", "legal_manager", "administrator"}:
+    if set(getattr(user, "roles", [])) & {
+        "panel_member",
+        "police_supervisor",
+        "legal_manager",
+        "administrator",
+    }:
         items.append({"href": reverse("governance:index"), "text": "Governance"})
     items.append({"href": reverse("alert_preferences"), "text": "Alerts"})
     for item in items:

@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "cases",
     "charging",
     "victims",
@@ -58,16 +62,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "jjp.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "jjp.auth_views.SecondFactorMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "jjp.urls"
@@ -104,6 +112,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "cases.User"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username before any password check
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -269,13 +278,79 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-if not (LOCAL_RUN or DEBUG):
-    SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=True)
-SESSION_COOKIE_AGE = env.int("JJP_SESSION_SECONDS", default=8 * 60 * 60)
+# --------------------------------------------------------------------------------------------------------------
+# Security (docs/security.md). Production defaults everywhere but the local run (JJP_LOCAL_RUN / DJANGO_DEBUG).
+# --------------------------------------------------------------------------------------------------------------
+_SECURE_DEFAULT = not (LOCAL_RUN or DEBUG)
+
+# Sign-in: a second factor (TOTP, django-otp) where the deployment requires it. Off by default only in the local
+# run, so the demo logins work with a password. A user who has set up an authenticator app is always asked for it.
+JJP_REQUIRE_2FA = env.bool("JJP_REQUIRE_2FA", default=_SECURE_DEFAULT)
+OTP_TOTP_ISSUER = env.str("JJP_OTP_ISSUER", default="Joint Justice")
+
+# Lockout (django-axes): JJP_LOCKOUT_FAILURES failed sign-ins (password or code) for a username lock that username,
+# from every address, until JJP_LOCKOUT_MINUTES pass without another attempt. Keyed on the username alone so that
+# guessing one officer's password from many addresses is stopped too, and not on the address: police and CPS
+# offices reach the service through a few shared addresses, and locking an address would lock out a whole office
+# (axes.W006 is silenced for that reason; docs/security.md). An administrator can lift a lockout early (admin:
+# Axes access attempts, or `manage.py axes_reset_username <name>`).
+AXES_ENABLED = env.bool("JJP_AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("JJP_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("JJP_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]  # "no ip_address in the lockout parameters": deliberate, see above
+# Failures are forgotten when the whole sign-in (password and code) succeeds: jjp/auth_views.py.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "jjp.auth_views.lockout_response"  # the lockout page, 429
+AXES_VERBOSE = False
+
+# Sessions end after JJP_SESSION_IDLE_MINUTES without a request (each request pushes the expiry on), and when the
+# browser closes.
+SESSION_COOKIE_AGE = env.int("JJP_SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: forms carry the token
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
+
+# HTTPS. Behind a TLS-terminating proxy, set DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO=https (only if
+# the proxy always sets or strips that header), so that Django knows the request came over HTTPS.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT)
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    _header, _sep, _value = _proxy_ssl_header.partition("=")
+    if not (_sep and _header.startswith("HTTP_") and _value):
+        raise environ.ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO=https"
+        )
+    SECURE_PROXY_SSL_HEADER = (_header, _value)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _SECURE_DEFAULT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# The preload flag in the header; the domain is on browsers' preload lists only once someone submits it.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content Security Policy (django-csp 4): no inline script or style anywhere; pages load only their own files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 # --------------------------------------------------------------------------------------------------------------
 # Law and policy. Every value the law or the pilot may change, in one place, each with its source.

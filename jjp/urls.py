@@ -9,6 +9,7 @@ urlpatterns = [
     path("victims/", include("victims.urls")),
     path("governance/", include("governance.urls")),
     path("", include("cases.alert_urls")),
+    path("", include("jjp.auth_urls")),
     path("", include("cases.urls")),
 ]
 

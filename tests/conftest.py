@@ -99,3 +99,12 @@ def pytest_collection_modifyitems(items):
         kwargs = dict(marker.kwargs) if marker is not None else {}
         kwargs.update(transaction=True, serialized_rollback=True)
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+@pytest.fixture(autouse=True)
+def _sign_in_controls_for_tests(settings):
+    """Tests sign in with client.login/force_login over plain HTTP; tests/security switches the second factor,
+    the lockout and the HTTPS redirect on again where it tests them."""
+    settings.JJP_REQUIRE_2FA = False
+    settings.SECURE_SSL_REDIRECT = False
+    settings.AXES_ENABLED = False

@@ -14,7 +14,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases import ledger, services
+from cases import access_log, ledger, services
 from cases.filters import CaseFilterSet
 from cases.models import Case, Offence
 
@@ -137,6 +137,7 @@ class CaseDetailView(ApiView):
         data, etag = represent(request, case.pk)
         if etag.strip('"') in _tags(request.headers.get("If-None-Match", "")):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        access_log.record_case_read(request, case, access_log.AccessLog.What.CASE_API_READ)
         return Response(data, headers={"ETag": etag})
 
     def put(self, request: Request, urn: str) -> Response:
