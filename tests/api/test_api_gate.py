@@ -73,8 +73,10 @@ REQUESTS: dict[tuple[str, str], dict] = {
         "reported_on": DAY,
         "urn": "GATE-BR",
     },
+    # Aggregate figures, no case-level data (governance; its access rules are tested in tests/governance).
+    ("get", "/api/v1/metrics/"): {},
 }
-NOT_CASE_SCOPED = {("get", "/api/v1/cases/"), ("post", "/api/v1/cases/bulk/")}
+NOT_CASE_SCOPED = {("get", "/api/v1/cases/"), ("post", "/api/v1/cases/bulk/"), ("get", "/api/v1/metrics/")}
 UPSERT = ("put", "/api/v1/cases/{urn}/")  # another force's PUT of the same URN opens that force's own case
 
 
