@@ -283,6 +283,12 @@ def sweep(*, today: datetime.date | None = None) -> SweepRun:
             if not cursor.fetchone()[0]:
                 run.status = SweepRun.Status.SKIPPED
             else:
+                # Holding the lock, no other sweep is running: an earlier run still marked running was killed.
+                SweepRun.objects.filter(status=SweepRun.Status.RUNNING, pk__lt=run.pk).update(
+                    status=SweepRun.Status.FAILED,
+                    finished_at=timezone.now(),
+                    error="abandoned: the process stopped before finishing",
+                )
                 cursor.execute(_SWEEP_SQL, {"today": today, "now": timezone.now(), "run": run.pk})
                 run.examined, run.events = cursor.fetchone()
                 run.status = SweepRun.Status.DONE

@@ -199,8 +199,9 @@ def dispatch(ids: Iterable[int]) -> None:
     for pk in ids:
         try:  # no publish retries: with the broker down, fail fast and leave it to the pump
             webhook_deliver.apply_async(args=[pk], retry=False)
-        except Exception:  # the row stays pending; the pump picks it up
-            log.exception("Could not queue webhook delivery %s", pk)
+        except Exception:  # the rows stay pending; the pump picks them up
+            log.exception("Could not queue webhook delivery %s; the pump will send it and the rest", pk)
+            return
 
 
 def pump(*, now: datetime.datetime | None = None) -> dict[str, int]:

@@ -154,6 +154,7 @@ STORAGES = {
 
 # Email: EMAIL_URL as django-environ reads it (smtp://host:port, consolemail://).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("JJP_EMAIL_TIMEOUT", default=30)  # a hung mail server must not hold a worker
 DEFAULT_FROM_EMAIL = env.str("JJP_FROM_EMAIL", default="Joint Justice <no-reply@jjp.invalid>")
 
 # The cache backs API rate limits across gunicorn workers: Redis when configured, else per-process memory.
@@ -172,11 +173,15 @@ SESSION_ENGINE = "jjp.sessions"
 # filesystem transport (no server) with its folders under JJP_BROKER_DIR.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# With the broker down, publishing fails at once (no reconnect loop inside a web request); the outboxes in the
+# database and their pumps send later. Workers still reconnect by themselves.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"max_retries": 0}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(env.str("JJP_BROKER_DIR", default=str(BASE_DIR / ".local" / "broker")))
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
