@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from . import clocks, ledger
-from .models import Case, CaseEvent, Clock, OffenceType
+from .models import Case, Clock, OffenceType
 
 
 class CaseFilterSet(django_filters.FilterSet):
@@ -72,7 +72,7 @@ class CaseFilterSet(django_filters.FilterSet):
 
     def filter_updated_since(self, qs: QuerySet[Case], name: str, value: datetime.datetime) -> QuerySet[Case]:
         """Cases with any change since ``value``: the case row, a timeline event (every service writes one) or a
-        deadline's state (the sweep moves states without touching the case)."""
+        deadline's state: the stored ``Case.changed_at`` (cases/derived.py), read off an index."""
         if not value:
             return qs
         try:  # PostgreSQL refuses offsets beyond 15:59; UTC is the same moment
@@ -81,11 +81,7 @@ class CaseFilterSet(django_filters.FilterSet):
             if value.year > 1:
                 return qs.none()
             value = datetime.datetime.min.replace(tzinfo=datetime.UTC)
-        return qs.filter(
-            Q(updated_at__gte=value)
-            | Exists(CaseEvent.objects.filter(case=OuterRef("pk"), occurred_at__gte=value))
-            | Exists(Clock.objects.filter(case=OuterRef("pk"), state_changed_at__gte=value))
-        )
+        return qs.filter(changed_at__gte=value)
 
     def filter_q(self, qs: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         value = value.strip()

@@ -71,7 +71,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "charging_chargingreferral": _columns(
         "id sequence kind received_on custody triage triaged_on triage_reasons triage_notes respond_by status "
-        "closed_on notes case_id submitted_by_id"
+        "closed_on notes case_id submitted_by_id prosecutor_id"
     ),
     "charging_chargingdecision": _columns(
         "id decided_on test outcome evidence_led_viable evidence_led_strategy reasons case_id decided_by_id "
@@ -870,11 +870,14 @@ class Planner:
             ref_status = {"plan": "action_plan", "decision": "decided", "rejected": "rejected"}.get(
                 how, "awaiting"
             )
+            # Accepted at triage: allocated to the prosecutor who accepted it (no draw: the rest stays as it was).
+            area_prosecutors = ctx.staff.prosecutors[area_id]
+            allocated = area_prosecutors[(i * 31 + k) % len(area_prosecutors)] if triage == "accepted" else None
             batch.add(
                 "charging_chargingreferral", referral_id, k, "charging_decision" if rnd() < 0.95 else "early_advice",
                 received, custody, triage, _n(triaged_on), reasons,
                 "Please resubmit with the missing material." if how == "rejected" else "", _n(respond_by),
-                ref_status, _n(ended), "", case_id, oic,
+                ref_status, _n(ended), "", case_id, oic, _n(allocated),
             )  # fmt: skip
             if k == 1:
                 investigation.stop(received)
@@ -898,7 +901,7 @@ class Planner:
             )
             charging_clocks.append(charging)
             if triage == "accepted":
-                event(triaged_on, "triage_accepted", "Referral accepted at triage", prosecutor())
+                event(triaged_on, "triage_accepted", "Referral accepted at triage", allocated)
             if k == 1 and rnd() < 0.35:
                 held = received + datetime.timedelta(
                     days=min(_between(rng, 0, 5), ((ended or today) - received).days)
@@ -1335,7 +1338,7 @@ DIGEST_SQL: dict[str, str] = {
         SELECT md5(coalesce(string_agg(concat_ws('|', c.urn, c.status, c.domestic_abuse, c.summary, c.reported_on,
                c.first_qualifying_report_on, c.first_qualifying_report_kind, c.risk_level, c.risk_tool,
                c.children_in_household, c.police_perpetrated, c.restricted, c.created_at, c.updated_at, u.username,
-               a.code, f.code), E'\\n' ORDER BY c.urn), ''))
+               a.code, f.code, c.changed_at, c.next_due_on, c.action_plans_count), E'\\n' ORDER BY c.urn), ''))
         FROM cases_case c JOIN cases_organisation f ON f.id = c.force_id
         LEFT JOIN cases_organisation a ON a.id = c.cps_area_id LEFT JOIN cases_user u ON u.id = c.oic_id
         WHERE c.urn LIKE %(prefix)s""",
@@ -1356,9 +1359,10 @@ DIGEST_SQL: dict[str, str] = {
         FROM victims_victim v JOIN cases_case c ON c.id = v.case_id WHERE c.urn LIKE %(prefix)s""",
     "charging_chargingreferral": """
         SELECT md5(coalesce(string_agg(concat_ws('|', c.urn, r.sequence, r.kind, r.received_on, r.custody,
-               r.triage, r.triaged_on, r.triage_reasons, r.respond_by, r.status, r.closed_on),
-               E'\\n' ORDER BY c.urn, r.sequence), ''))
-        FROM charging_chargingreferral r JOIN cases_case c ON c.id = r.case_id WHERE c.urn LIKE %(prefix)s""",
+               r.triage, r.triaged_on, r.triage_reasons, r.respond_by, r.status, r.closed_on, r.decision_due_on,
+               u.username), E'\\n' ORDER BY c.urn, r.sequence), ''))
+        FROM charging_chargingreferral r JOIN cases_case c ON c.id = r.case_id
+        LEFT JOIN cases_user u ON u.id = r.prosecutor_id WHERE c.urn LIKE %(prefix)s""",
     "charging_chargingdecision": """
         SELECT md5(coalesce(string_agg(concat_ws('|', c.urn, r.sequence, d.decided_on, d.test, d.outcome, u.username),
                E'\\n' ORDER BY c.urn, r.sequence), ''))

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import clocks
+from . import clocks, derived
 from .models import BankHolidayOverride, Case, Clock, ClockEvent, Offence, OffenceType, SweepRun
 
 _calendar_key: tuple[Any, ...] | None = None
@@ -139,6 +139,7 @@ def clock_open(
     )
     clock.state = ledger_state(kind=kind, due_on=clock.due_on, warn_on=clock.warn_on, today=today)
     clock.save()
+    _derived_refresh([clock])
     if clock.state != Clock.State.RUNNING:
         ClockEvent.objects.get_or_create(
             clock=clock,
@@ -147,6 +148,14 @@ def clock_open(
             defaults={"case": case, "kind": kind, "from_state": Clock.State.RUNNING},
         )
     return clock
+
+
+def _derived_refresh(changed: Iterable[Clock]) -> None:
+    """Keep the derived columns that depend on clocks right (``cases/derived.py``): the case's next due date
+    and, for a charging-decision clock, its submission's decision due date."""
+    changed = list(changed)
+    derived.next_due_refresh(c.case_id for c in changed)
+    derived.decision_due_refresh(c.referral_id for c in changed if c.kind == Clock.Kind.CHARGING_DECISION)
 
 
 def clock_stop(clock: Clock, *, on: datetime.date, outcome: str | None = None) -> Clock:
@@ -159,6 +168,7 @@ def clock_stop(clock: Clock, *, on: datetime.date, outcome: str | None = None) -
     clock.state = outcome or (Clock.State.MET if on <= clock.due_on else Clock.State.MISSED)
     clock.state_changed_at = timezone.now()
     clock.save(update_fields=["stopped_on", "state", "previous_state", "state_changed_at"])
+    _derived_refresh([clock])
     return clock
 
 
@@ -175,6 +185,7 @@ def clocks_recompute(qs: Iterable[Clock], *, today: datetime.date | None = None)
     first qualifying report, a bank holiday override. Returns how many changed."""
     today = today or london_today()
     changed = 0
+    moved: list[Clock] = []
     for clock in qs:
         due_on, due_at = due_for(clock)
         warn_on = min(due_on, max(clock.started_on, due_on - datetime.timedelta(days=_warn_days(clock.kind))))
@@ -195,7 +206,9 @@ def clocks_recompute(qs: Iterable[Clock], *, today: datetime.date | None = None)
                     crossed_on=today,
                     defaults={"case": clock.case, "kind": clock.kind, "from_state": old_state},
                 )
+            moved.append(clock)
             changed += 1
+    _derived_refresh(moved)
     return changed
 
 
@@ -259,6 +272,11 @@ WITH changed AS (
                           WHEN %(today)s >= c.warn_on THEN 'due_soon'
                           ELSE 'running' END
     RETURNING c.id, c.case_id, c.kind, c.previous_state AS old_state, c.state AS new_state
+), touched AS (
+    -- The cases whose clocks moved have changed (Case.changed_at: the API's updated_since).
+    UPDATE cases_case k SET changed_at = %(now)s
+    WHERE k.id IN (SELECT DISTINCT case_id FROM changed) AND k.changed_at < %(now)s
+    RETURNING 1
 ), recorded AS (
     INSERT INTO cases_clockevent (clock_id, case_id, kind, from_state, to_state, crossed_on, created_at, sweep_run_id)
     SELECT id, case_id, kind, old_state, new_state, %(today)s, %(now)s, %(run)s
@@ -267,7 +285,7 @@ WITH changed AS (
     ON CONFLICT ON CONSTRAINT cases_clockevent_once_per_day DO NOTHING
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM recorded)
+SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM recorded), (SELECT count(*) FROM touched)
 """
 
 
@@ -290,7 +308,7 @@ def sweep(*, today: datetime.date | None = None) -> SweepRun:
                     error="abandoned: the process stopped before finishing",
                 )
                 cursor.execute(_SWEEP_SQL, {"today": today, "now": timezone.now(), "run": run.pk})
-                run.examined, run.events = cursor.fetchone()
+                run.examined, run.events, _touched = cursor.fetchone()
                 run.status = SweepRun.Status.DONE
     except Exception as exc:
         run.status = SweepRun.Status.FAILED

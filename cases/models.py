@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from .audit import audited
 from .selectors import CaseQuerySet, ClockQuerySet
@@ -91,6 +93,15 @@ class User(AbstractUser):
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
     roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list, blank=True)
+    supervisor = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="team",
+        help_text="Line manager: an OIC's police supervisor, a prosecutor's legal manager. Escalations of "
+        "this person's overdue deadlines go to them (to every supervisor of the organisation when empty).",
+    )
 
     objects = UserManager()
 
@@ -221,8 +232,32 @@ class CaseQualifyingReportKind(models.TextChoices):
     NONE = "", "None yet"
 
 
-@audited()
-class Case(models.Model):
+class DerivedFieldsMixin(models.Model):
+    """Columns kept by the ledger and the services with one SQL UPDATE (``cases.derived``), never by ``save()``:
+    an update through ``save()`` leaves them out, so a stale copy of the row in memory cannot overwrite them."""
+
+    DERIVED_FIELDS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None and self.DERIVED_FIELDS:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.DERIVED_FIELDS
+            ]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+#: Derived columns of the case (see ``cases/derived.py``): left out of the audit history, which records what
+#: people changed, not what the ledger computed from it.
+CASE_DERIVED_FIELDS = ("changed_at", "next_due_on", "action_plans_count")
+
+
+@audited(exclude=list(CASE_DERIVED_FIELDS))
+class Case(DerivedFieldsMixin):
     """A domestic abuse case, from the report to police to its conclusion. Police own it (its force); CPS see
     it once it is referred to their Area. The URN is unique within the force."""
 
@@ -273,6 +308,23 @@ class Case(models.Model):
     suspects = models.ManyToManyField(Person, blank=True, related_name="cases")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Derived (cases/derived.py): stored so that lists sort and page off an index at national scale.
+    changed_at = models.DateTimeField(
+        default=timezone.now,
+        db_default=Now(),
+        help_text="When anything on the case last changed: the case, its timeline or a clock's state (the API's "
+        "updated_since and default order). Set by every service (event_record) and by the sweep.",
+    )
+    next_due_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The earliest due date of the case's open clocks (empty when none is open). Kept by the ledger.",
+    )
+    action_plans_count = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Action plans issued on the case. Kept by action_plan_issue."
+    )
+
+    DERIVED_FIELDS = CASE_DERIVED_FIELDS
 
     objects = CaseQuerySet.as_manager()
 
@@ -309,6 +361,24 @@ class Case(models.Model):
             models.Index(fields=["force", "status"], name="cases_case_force_status_idx"),
             models.Index(fields=["cps_area", "status"], name="cases_case_area_status_idx"),
             models.Index(fields=["updated_at"], name="cases_case_updated_idx"),
+            # The API case list (default order and updated_since) of a force and of a CPS Area.
+            models.Index(fields=["force", "changed_at", "id"], name="cases_case_force_changed_idx"),
+            models.Index(fields=["cps_area", "changed_at", "id"], name="cases_case_area_changed_idx"),
+            # The API list ordered by next deadline; the OIC dashboard ("my cases, most urgent first").
+            models.Index(fields=["force", "next_due_on", "id"], name="cases_case_force_next_due_idx"),
+            models.Index(fields=["cps_area", "next_due_on", "id"], name="cases_case_area_next_due_idx"),
+            models.Index(fields=["oic", "next_due_on"], name="cases_case_oic_next_due_idx"),
+            # Supervisor dashboards: "cases with two or more action plans".
+            models.Index(
+                fields=["force", "action_plans_count"],
+                condition=Q(action_plans_count__gte=2),
+                name="cases_case_force_plans_idx",
+            ),
+            models.Index(
+                fields=["cps_area", "action_plans_count"],
+                condition=Q(action_plans_count__gte=2),
+                name="cases_case_area_plans_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -517,6 +587,16 @@ class Clock(models.Model):
                 fields=["due_on"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_due_idx"
             ),
             models.Index(fields=["state", "due_on"], name="cases_clock_state_due_idx"),
+            # STL watch list, "earliest STL" and "STL within eight weeks" of a case (prosecutor dashboard).
+            models.Index(
+                fields=["case", "due_on"],
+                condition=Q(stopped_on__isnull=True, kind__in=["stl", "stl_common_assault"]),
+                name="cases_clock_open_stl_idx",
+            ),
+            # Alert digests and escalation candidates: open clocks that have reached their warning day.
+            models.Index(
+                fields=["warn_on"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_warn_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -789,11 +869,25 @@ class WebhookDelivery(models.Model):
     response_code = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a pending or failed delivery is next due; the pump re-queues due rows whose retry was "
+        "lost (a broker outage, a killed worker).",
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event_key"], name="%(app_label)s_%(class)s_once"),
+        ]
+        indexes = [
+            # The pump: "which deliveries are waiting and due".
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "failed"]),
+                name="cases_webhook_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:

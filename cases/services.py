@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import clocks, ledger, webhooks
+from . import clocks, derived, ledger, webhooks
 from .models import (
     BankHolidayOverride,
     Case,
@@ -52,16 +52,13 @@ def event_record(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    """Write one entry on the case's timeline; once the change commits, the force's webhooks hear of it."""
+    """Write one entry on the case's timeline and refresh the case's derived columns (it has changed: see
+    ``cases/derived.py``); once the change commits, the force's webhooks hear of it."""
+    now = timezone.now()
     event = CaseEvent.objects.create(
-        case=case,
-        kind=kind,
-        actor=actor,
-        summary=summary,
-        reason=reason,
-        data=data or {},
-        occurred_at=timezone.now(),
+        case=case, kind=kind, actor=actor, summary=summary, reason=reason, data=data or {}, occurred_at=now
     )
+    derived.case_refresh(case.pk, now=now)
     transaction.on_commit(lambda: webhooks.enqueue_for_case_event(event))
     return event
 

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases.audit import audited
-from cases.models import Case, Offence, _choices_check
+from cases.models import Case, DerivedFieldsMixin, Offence, _choices_check
 
 
 class TriageReason(models.TextChoices):
@@ -49,8 +49,8 @@ class ChargingReferralStatus(models.TextChoices):
     REJECTED = "rejected", "Returned at triage"
 
 
-@audited()
-class ChargingReferral(models.Model):
+@audited(exclude=["decision_due_on"])
+class ChargingReferral(DerivedFieldsMixin):
     """One submission of a case to CPS, for early advice or a charging decision. Each submission has its own
     10-working-day charging clock from the day CPS receives it; an action plan ends that submission and the
     police resubmission is a new referral."""
@@ -75,6 +75,22 @@ class ChargingReferral(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.AWAITING_DECISION)
     closed_on = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    prosecutor = models.ForeignKey(
+        "cases.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="allocated_referrals",
+        help_text="The prosecutor allocated the submission (at triage): its CPS-side alerts go to them; until "
+        "then, to the Area's prosecutors.",
+    )
+    # Derived (cases/derived.py): the due date of this submission's charging-decision clock, so the prosecutor
+    # dashboard orders "awaiting a decision" off an index.
+    decision_due_on = models.DateField(
+        null=True, blank=True, help_text="When the charging decision on this submission is due."
+    )
+
+    DERIVED_FIELDS = ("decision_due_on",)
 
     class Meta:
         ordering = ["case", "sequence"]
@@ -106,7 +122,15 @@ class ChargingReferral(models.Model):
                 fields=["case"], condition=Q(status="awaiting"), name="%(app_label)s_%(class)s_one_awaiting"
             ),
         ]
-        indexes = [models.Index(fields=["status", "received_on"], name="charging_ref_status_recv_idx")]
+        indexes = [
+            models.Index(fields=["status", "received_on"], name="charging_ref_status_recv_idx"),
+            # Prosecutor dashboard and triage queue: submissions awaiting a decision by charging clock.
+            models.Index(
+                fields=["decision_due_on", "id"],
+                condition=Q(status="awaiting"),
+                name="charging_ref_awaiting_due_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case} referral {self.sequence} ({self.get_status_display()})"

@@ -216,6 +216,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "webhooks-pump": {"task": "cases.tasks.webhooks_pump", "schedule": crontab(minute="*")},
     "expire-orders": {"task": "victims.tasks.expire_orders", "schedule": crontab(minute=5)},
+    # The joint performance dashboard reads stored monthly figures (governance/metrics.py): the current month is
+    # recomputed every 15 minutes, closed months once.
+    "refresh-performance-figures": {
+        "task": "governance.tasks.refresh_performance_figures",
+        "schedule": crontab(minute="7-59/15"),
+    },
     "notify-cps-of-police-outcomes": {
         "task": "governance.tasks.notify_cps_of_police_outcomes",
         "schedule": crontab(minute="*/15"),

@@ -144,6 +144,33 @@ def test_clocks_follow_the_ledger_rules(data_set):
     assert (run.status, run.examined, run.events) == ("done", 0, 0)
 
 
+def test_derived_columns_staff_managers_and_allocations(data_set):
+    """The derived columns are what the rows say; staff have line managers; accepted submissions are allocated."""
+    from cases.models import User
+
+    for case in generated(Case, "urn").prefetch_related("clocks", "action_plans"):
+        open_dues = [c.due_on for c in case.clocks.all() if c.stopped_on is None]
+        assert case.next_due_on == (min(open_dues) if open_dues else None)
+        assert case.action_plans_count == len(case.action_plans.all())
+        latest = max([case.updated_at, *(c.state_changed_at for c in case.clocks.all())])
+        assert case.changed_at >= latest
+    assert generated(Case, "urn").filter(action_plans_count__gte=2).exists()
+    for referral in generated(ChargingReferral).prefetch_related("clocks"):
+        charging_dues = [c.due_on for c in referral.clocks.all() if c.kind == "charging_decision"]
+        assert referral.decision_due_on == (charging_dues[-1] if charging_dues else None)
+        assert (referral.prosecutor_id is not None) == (referral.triage == "accepted")
+        if referral.prosecutor_id:
+            assert referral.prosecutor.organisation_id == referral.case.cps_area_id
+            assert "prosecutor" in referral.prosecutor.roles
+    staff = User.objects.filter(username__startswith=f"gen{SEED}-")
+    oics = staff.filter(roles__contains=["oic"])
+    assert oics.exists() and not oics.filter(supervisor__isnull=True).exists()
+    assert not oics.exclude(supervisor__roles__contains=["police_supervisor"]).exists()
+    assert not oics.exclude(supervisor__organisation=models.F("organisation")).exists()
+    prosecutors = staff.filter(roles__contains=["prosecutor"])
+    assert not prosecutors.exclude(supervisor__roles__contains=["legal_manager"]).exists()
+
+
 def test_crossings_are_the_days_the_sweep_saw_them(data_set):
     events = generated(ClockEvent).select_related("clock")
     assert events.exists()

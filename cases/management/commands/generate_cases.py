@@ -37,7 +37,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from cases import clocks, generate, ledger
+from cases import clocks, derived, generate, ledger
 from cases.models import Case, OffenceType, Organisation, User
 
 ANALYZE_TABLES = (
@@ -68,6 +68,7 @@ FORCE_ROLES = (
     ("triage_officer", "Triage officer"),
 )
 AREA_ROLES = (("prosecutor", "Prosecutor"), ("legal_manager", "Legal manager"))
+FORCE_ROLES_MANAGED = ("oic", "victim_liaison", "triage_officer")
 
 
 def _date(value: str) -> datetime.date:
@@ -113,9 +114,12 @@ def _sequence(table: str) -> str:
         return cur.fetchone()[0]
 
 
-def write_batch(texts: dict[str, str], sequences: dict[str, tuple[str, int]]) -> None:
-    """COPY one batch (COPY text per table) in one transaction with the audit and foreign-key triggers off, then
-    move each sequence past the ids used."""
+def write_batch(
+    texts: dict[str, str], sequences: dict[str, tuple[str, int]], case_ids: tuple[int, int] | None = None
+) -> None:
+    """COPY one batch (COPY text per table) in one transaction with the audit and foreign-key triggers off,
+    compute the derived columns of its cases (``case_ids``, inclusive), then move each sequence past the ids
+    used."""
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT current_setting('session_replication_role')")
         role = cur.fetchone()[0]
@@ -124,6 +128,8 @@ def write_batch(texts: dict[str, str], sequences: dict[str, tuple[str, int]]) ->
         for table, columns in generate.TABLES.items():
             if texts.get(table):
                 cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(texts[table]))
+        if case_ids is not None:
+            derived.refresh_all(case_ids=case_ids)
         for sequence, last in sequences.values():
             cur.execute(
                 "SELECT setval(%s, greatest(%s, (SELECT coalesce(last_value, 1) FROM pg_sequences "
@@ -267,13 +273,15 @@ class Command(BaseCommand):
         progress = Progress(count, getattr(self.stderr, "_out", sys.stderr))
         parallel = not options["no_pipeline"] and count > size
         jobs = (planned_in_parallel if parallel else plan_batches)(planner, ids, count, size)
+        first_case = first["cases_case"]
         try:
             with contextlib.closing(jobs):  # closing stops the planning process if a write fails
                 for n_cases, texts, counts, next_ids in jobs:
                     targets = {
                         t: (sequences[t], next_ids[t] - 1) for t in generate.ID_TABLES if t != "cases_person"
                     }
-                    write_batch(texts, targets)
+                    write_batch(texts, targets, (first_case, next_ids["cases_case"] - 1))
+                    first_case = next_ids["cases_case"]
                     for table, n in counts.items():
                         totals[table] += n
                     progress.advance(n_cases)
@@ -352,6 +360,15 @@ class Command(BaseCommand):
             groups[role][org_id] = [
                 by_name[f"gen{seed}-{code.lower()}-{role.replace('_', '')}-{k:04d}"] for k in range(1, n + 1)
             ]
+        # Line managers: an OIC, victim liaison or triage officer reports to a police supervisor (eight each), a
+        # prosecutor to a legal manager (eight each).
+        managed = []
+        for org_id, _, role, _, _ in wanted:
+            bosses = groups["police_supervisor" if role in FORCE_ROLES_MANAGED else "legal_manager"].get(org_id)
+            if role in (*FORCE_ROLES_MANAGED, "prosecutor") and bosses:
+                for k, user_id in enumerate(groups[role][org_id]):
+                    managed.append(User(pk=user_id, supervisor_id=bosses[min(k // 8, len(bosses) - 1)]))
+        User.objects.bulk_update(managed, ["supervisor"], batch_size=2000)
         freeze = lambda d: {k: tuple(v) for k, v in d.items()}  # noqa: E731
         staff = generate.Staff(
             oics=freeze(groups["oic"]),
