@@ -76,12 +76,20 @@ STATE_CASE = """CASE WHEN %(day)s > due_on
      WHEN %(day)s >= warn_on THEN 'due_soon'
      ELSE 'running' END"""
 
-FLOOR_SQL = (
+CLOCKS_SQL = (
     f"UPDATE cases_clock SET state = {STATE_CASE} "  # noqa: S608  constant expression, values are bound params
     f"WHERE stopped_on IS NULL AND state <> {STATE_CASE}"
 )
 
-RESET_TO_DAY_SQL = FLOOR_SQL  # the same statement, run with yesterday's date to set up the daily scenario
+# The floor writes the same rows as the sweep and nothing more: the clocks' new states, and the moved clocks'
+# cases marked changed (Case.changed_at, which the API's updated_since reads; cases/derived.py).
+FLOOR_SQL = (
+    f"WITH changed AS ({CLOCKS_SQL} RETURNING case_id), "  # noqa: S608  constant expression, values are bound params
+    "touched AS (UPDATE cases_case SET changed_at = now() WHERE id IN (SELECT case_id FROM changed) RETURNING 1) "
+    "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM touched)"
+)
+
+RESET_TO_DAY_SQL = CLOCKS_SQL  # the clocks' states as of another day, to set up the daily scenario
 RESET_TO_RUNNING_SQL = (
     "UPDATE cases_clock SET state = 'running' WHERE stopped_on IS NULL AND state <> 'running'"
 )
@@ -172,8 +180,10 @@ SCENARIOS = {
 METHOD_TEXT = (
     "alternating which goes first, each from identical data (states reset, clock events and sweep runs emptied, "
     "VACUUM ANALYZE, CHECKPOINT); median wall seconds. **sweep** = `ledger.sweep(today=T)` end to end (rules "
-    "sync, SweepRun row, advisory lock, the statement, commit). **floor** = `UPDATE cases_clock SET state = "
-    "<the sweep's CASE> WHERE stopped_on IS NULL AND state <> <CASE>`, the same states with no events and no run "
+    "sync, SweepRun row, advisory lock, the statement, commit). **floor** = `WITH changed AS (UPDATE cases_clock "
+    "SET state = <the sweep's CASE> WHERE stopped_on IS NULL AND state <> <CASE> RETURNING case_id) UPDATE "
+    "cases_case SET changed_at = now() WHERE id IN (SELECT case_id FROM changed)`: the same rows written (the "
+    "clocks' states, and their cases marked changed for the API's `updated_since`), with no events and no run "
     "record. Both leave identical states (checked), and a sample agrees with `ledger_state()`. Growth = time "
     "ratio / size ratio between consecutive sizes (1.0 = linear)."
 )
@@ -330,7 +340,7 @@ def run_sweep(today: datetime.date) -> tuple[float, int, int]:
 
 def run_floor(today: datetime.date) -> tuple[float, int]:
     t0 = time.perf_counter()
-    changed = execute(FLOOR_SQL, {"day": today})
+    changed = fetchall(FLOOR_SQL, {"day": today})[0][0]
     return time.perf_counter() - t0, changed
 
 
