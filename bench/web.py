@@ -14,17 +14,21 @@ West (the session cookie of ``Client.force_login``, stored in the sessions table
 The load generator is a thread pool of ``--clients`` users (``requests``), each sending its next request as
 soon as the last one answered, for ``--seconds`` per measurement; the sizes are measured alternately, each
 endpoint ``--repeats`` times; p50 and p95 are of the client-side latency of every request in a measurement,
-throughput the answers per second; the table shows the medians over the repeats. Any status other than 200,
-or a failed connection, is an error. Endpoints:
+throughput the answers per second, "KiB per answer" the size of the page or JSON (a dashboard shows up to 100
+rows per list: a small data set fills fewer, so its pages are smaller); the table shows the medians over the
+repeats. Any status other than 200, or a failed connection, is an error. Endpoints:
 
 - ``api-list``: ``GET /api/v1/cases/?page_size=50``, then its ``next`` pages (up to 5 pages, then again);
 - ``api-detail``: ``GET /api/v1/cases/<urn>/`` for a random case of the force;
 - ``oic``, ``prosecutor``, ``police-supervisor``: ``GET /dashboards/<slug>/``;
 - ``performance``: ``GET /governance/performance/`` (the joint performance dashboard, 12 months).
 
-At the largest size every SQL statement the endpoints run is captured once (test client) and run under
-``EXPLAIN (ANALYZE, BUFFERS)``; the report lists, per endpoint, the statements that read a big table without
-an index. Rewrites the "## Web and API response times" section of docs/performance.md.
+At the largest size every SQL statement the endpoints run (and the list's second page, read with the cursor
+of the first) is captured once (test client) and run under ``EXPLAIN (ANALYZE, BUFFERS)``; the report lists,
+per endpoint, the statements that read a big table without an index, and those that touch more than
+``BUFFERS_BOUNDED`` shared buffers: an index read in order and stopped at the page size touches a few dozen,
+so thousands mean rows read and thrown away (not bounded by the page). Rewrites the "## Web and API response
+times" section of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -131,8 +135,9 @@ def child_setup() -> None:
     print(json.dumps({"token": token, "urns": urns, "cookies": cookies, "users": users}))
 
 
-def child_explain(token: str, urn: str) -> None:
-    """Every SELECT the endpoints run, once, under EXPLAIN (ANALYZE, BUFFERS)."""
+def child_explain(token: str, urn: str, endpoints: list[str]) -> None:
+    """Every SELECT the endpoints run, once, under EXPLAIN (ANALYZE, BUFFERS). A page that fails (e.g. a table
+    its code needs is missing from the data set) is reported with its error; the others go on."""
     _setup()
     from django.db import connection
     from django.test import Client
@@ -141,6 +146,7 @@ def child_explain(token: str, urn: str) -> None:
     people = _people()
     pages = {
         "api-list": (None, "/api/v1/cases/?page_size=50"),
+        "api-list-next": (None, ""),
         "api-detail": (None, f"/api/v1/cases/{urn}/"),
         "oic": ("oic", "/dashboards/oic/"),
         "prosecutor": ("prosecutor", "/dashboards/prosecutor/"),
@@ -149,14 +155,28 @@ def child_explain(token: str, urn: str) -> None:
     }
     out = {}
     for name, (role, path) in pages.items():
+        if name.removesuffix("-next") not in endpoints:
+            continue
         client = Client()
         headers = {}
         if role is None:
             headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         else:
             client.force_login(people[role])
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.get(path, **headers)
+        if name == "api-list-next":  # the second page: the keyset cursor of the first page's last row
+            path = client.get(pages["api-list"][1], **headers).json()["next"]
+        try:
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(path, **headers)
+        except Exception as exc:  # noqa: BLE001 - report it, explain the other pages
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            out[name] = {
+                "status": "error",
+                "error": f"{type(exc).__name__}: {first_line}"[:300],
+                "queries": 0,
+            }
+            out[name]["statements"] = []
+            continue
         statements = []
         for q in ctx.captured_queries:
             # pghistory's middleware prefixes each statement with its context (SELECT set_config(...); ...).
@@ -245,6 +265,11 @@ class Measurement:
     timeouts: int = 0
     seconds: float = 0.0
     statuses: dict[int, int] = field(default_factory=dict)
+    sizes: list[int] = field(default_factory=list)  # bytes of each 200 answer
+
+    @property
+    def kib(self) -> float:
+        return median(self.sizes) / 1024 if self.sizes else 0.0
 
     @property
     def p50(self) -> float:
@@ -318,16 +343,19 @@ def load(target: Target, clients: int, seconds: float) -> Measurement:
                 r = session.get(url, timeout=(10, READ_TIMEOUT), allow_redirects=False)
                 ok = r.status_code == 200
                 status = r.status_code
+                size = len(r.content) if ok else None
                 if ok and target.endpoint == "api-list":
                     body = r.json()
             except requests.Timeout:
-                ok, status = False, -1
+                ok, status, size = False, -1, None
             except requests.RequestException:
-                ok, status = False, 0
+                ok, status, size = False, 0, None
             elapsed = time.perf_counter() - t0
             with lock:
                 m.latencies.append(elapsed)
                 m.statuses[status] = m.statuses.get(status, 0) + 1
+                if size is not None:
+                    m.sizes.append(size)
                 if not ok:
                     m.errors += 1
                 if status == -1:
@@ -358,6 +386,22 @@ def index_scans(plan: str) -> list[str]:
     return sorted(set(re.findall(r"Index (?:Only )?Scan(?: Backward)? using (\w+)", plan)))
 
 
+def buffers(plan: str) -> int:
+    """Shared buffers (8 KiB pages) the statement touched: the top node's ``Buffers: shared hit=.. read=..``. A
+    page read off an index in order touches a few dozen whatever the table's size; thousands mean the statement
+    reads rows it then throws away (a walk of a national index filtered by organisation, or every row of one)."""
+    m = re.search(r"Buffers: shared((?: \w+=\d+)+)", plan)
+    if not m:
+        return 0
+    counts = dict(kv.split("=") for kv in m.group(1).split())
+    return int(counts.get("hit", 0)) + int(counts.get("read", 0))
+
+
+#: A statement touching more shared buffers than this (8 MiB) at the largest size is listed as not bounded by the
+#: page it shows.
+BUFFERS_BOUNDED = 1000
+
+
 def exec_ms(plan: str) -> float:
     m = re.search(r"Execution Time: ([\d.]+) ms", plan)
     return float(m.group(1)) if m else 0.0
@@ -385,7 +429,7 @@ def main() -> None:
     if args.child == "setup":
         return child_setup()
     if args.child == "explain":
-        return child_explain(args.token, args.urn)
+        return child_explain(args.token, args.urn, args.endpoints)
 
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sizes = sorted(set(args.sizes))
@@ -423,16 +467,25 @@ def main() -> None:
         log(f"N={largest:,}: EXPLAIN (ANALYZE, BUFFERS) of every statement of the endpoints")
         explained = run_child(
             "web.py",
-            ["--child", "explain", "--token", setups[largest]["token"], "--urn", setups[largest]["urns"][0]],
+            [
+                "--child",
+                "explain",
+                "--token",
+                setups[largest]["token"],
+                "--urn",
+                setups[largest]["urns"][0],
+                "--endpoints",
+                *args.endpoints,
+            ],
             sets[largest]["url"],
         )
 
     # ---- report --------------------------------------------------------------------------------------------
     small = sizes[0]
     table = [
-        "| endpoint | N | p50 ms | p95 ms | requests/s | requests | errors | p95 / p95 at "
+        "| endpoint | N | p50 ms | p95 ms | requests/s | requests | errors | KiB per answer | p95 / p95 at "
         f"{small:,} | aim (<= {AIM}x) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     verdicts = []
     all_met = True
@@ -445,6 +498,7 @@ def main() -> None:
             errors = sum(m.errors for m in ms)
             timeouts = sum(m.timeouts for m in ms)
             count = sum(len(m.latencies) for m in ms)
+            kib = median([m.kib for m in ms])
             ratio = p95 / base_p95 if base_p95 else float("nan")
             met = n == small or (ratio <= AIM and errors == 0)
             if n != small:
@@ -456,7 +510,7 @@ def main() -> None:
             shown_aim = "-" if n == small else ("met" if met else "**NOT met**")
             table.append(
                 f"| {endpoint} | {n:,} | {p50:.0f} | {p95:.0f} | {thr:.1f} | {count:,} | "
-                f"{errors}{f' ({timeouts} timed out)' if timeouts else ''} | "
+                f"{errors}{f' ({timeouts} timed out)' if timeouts else ''} | {kib:.0f} | "
                 f"{shown_ratio} | {shown_aim} |"
             )
     plan_lines = []
@@ -465,6 +519,12 @@ def main() -> None:
         slow = sorted(stmts, key=lambda s: -exec_ms(s["plan"]))
         seq = [(s, seq_scans(s["plan"])) for s in stmts if seq_scans(s["plan"])]
         used = sorted({i for s in stmts for i in index_scans(s["plan"])})
+        wide = sorted(
+            (buffers(s["plan"]) for s in stmts if buffers(s["plan"]) > BUFFERS_BOUNDED), reverse=True
+        )
+        if info["status"] == "error":
+            plan_lines.append(f"- `{endpoint}`: **failed**: {info['error']}")
+            continue
         plan_lines.append(
             f"- `{endpoint}` (status {info['status']}, {info['queries']} queries, {len(stmts)} read big tables; "
             f"slowest {exec_ms(slow[0]['plan']) if slow else 0:.0f} ms): "
@@ -472,6 +532,12 @@ def main() -> None:
                 f"**{len(seq)} with a sequential scan** of {', '.join(sorted({t for _, ts in seq for t in ts}))}"
                 if seq
                 else "every read of a big table uses an index"
+            )
+            + (
+                f"; **{len(wide)} touch more than {BUFFERS_BOUNDED:,} buffers** "
+                f"({', '.join(f'{b:,}' for b in wide)})"
+                if wide
+                else f"; each touches at most {BUFFERS_BOUNDED:,} buffers"
             )
             + (f"; indexes used: {', '.join(f'`{i}`' for i in used)}" if used else "")
         )
@@ -486,8 +552,11 @@ def main() -> None:
     print("\n".join(out))
     for endpoint, info in explained.items():
         for s in info["statements"]:
-            if seq_scans(s["plan"]) or exec_ms(s["plan"]) > 50:
-                print(f"\n-- {endpoint}: {exec_ms(s['plan']):.0f} ms\n{s['sql'][:1500]}\n{s['plan']}")
+            if seq_scans(s["plan"]) or exec_ms(s["plan"]) > 50 or buffers(s["plan"]) > BUFFERS_BOUNDED:
+                print(
+                    f"\n-- {endpoint}: {exec_ms(s['plan']):.0f} ms, {buffers(s['plan']):,} buffers\n"
+                    f"{s['sql'][:1500]}\n{s['plan']}"
+                )
     if args.no_doc:
         return
     people = setups[largest]["users"]
@@ -520,15 +589,18 @@ def main() -> None:
         doc += plan_lines
         doc += [
             "",
-            "<details><summary>the slowest statement of each endpoint and every sequential scan</summary>",
+            "<details><summary>per endpoint, the statements with a sequential scan or touching more than "
+            f"{BUFFERS_BOUNDED:,} buffers (the four slowest), else its slowest</summary>",
             "",
         ]
         for endpoint, info in explained.items():
             stmts = sorted(info["statements"], key=lambda s: -exec_ms(s["plan"]))
-            shown = [s for s in stmts if seq_scans(s["plan"])] or stmts[:1]
-            for s in shown[:3]:
+            shown = [
+                s for s in stmts if seq_scans(s["plan"]) or buffers(s["plan"]) > BUFFERS_BOUNDED
+            ] or stmts[:1]
+            for s in shown[:4]:
                 doc += [
-                    f"`{endpoint}` ({exec_ms(s['plan']):.0f} ms):",
+                    f"`{endpoint}` ({exec_ms(s['plan']):.0f} ms, {buffers(s['plan']):,} buffers):",
                     "",
                     "```sql",
                     s["sql"][:2000],

@@ -7,6 +7,12 @@ unsliced queryset with its related rows fetched in a fixed number of queries (``
 
 Clock badges are computed from the clock's dates with ``ledger.ledger_state``, the rule the sweep uses, so a
 badge is right for today even before the day's first sweep has run.
+
+Lists sort by values stored on the row they list (``Case.next_due_on``, ``Case.action_plans_count``,
+``ChargingReferral.decision_due_on``: ``cases/derived.py``), never by an aggregate of related rows, so a page is
+read off an index in its order. Clocks and submissions carry no organisation, though: the Area- and force-wide
+lists read a national index in order and keep the rows of the user's cases, and the headline counts read every
+open deadline of the organisation (docs/performance.md, "Web and API response times").
 """
 
 from __future__ import annotations
@@ -17,7 +23,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from charging.models import Action, ActionPlan, CaseConversation, ChargingReferral, TriageReason
 
@@ -117,11 +137,20 @@ def _earliest_open(kinds: Iterable[str], case_ref: str = "pk") -> Subquery:
     )
 
 
-def _stl_soon(today: datetime.date, case_ref: str = "pk") -> Exists:
-    """The case has an open statutory time limit within the eight-week flag (or already passed)."""
+def _stl_due(case_ref: str = "pk") -> Subquery:
+    """The earliest due date of the case's open statutory time limits: one probe of ``cases_clock_open_stl_idx``
+    (case, due_on) per row."""
+    return _earliest_open(Clock.STL_KINDS, case_ref)
+
+
+def _stl_soon(today: datetime.date, stl_due: str = "stl_due") -> Coalesce:
+    """The case has an open statutory time limit within the eight-week flag (or already passed): its earliest
+    open STL (the ``stl_due`` annotation) is on or before the flag's limit."""
     limit = today + datetime.timedelta(days=clocks.active_rules().stl_flag_days)
-    return Exists(
-        Clock.objects.open().filter(case=OuterRef(case_ref), kind__in=Clock.STL_KINDS, due_on__lte=limit)
+    return Coalesce(
+        ExpressionWrapper(Q(**{f"{stl_due}__lte": limit}), output_field=BooleanField()),
+        Value(False),
+        output_field=BooleanField(),
     )
 
 
@@ -195,9 +224,8 @@ def _my_cases(user: User) -> QuerySet[Case]:
 
 
 def _with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
-    return qs.annotate(next_due=Min("clocks__due_on", filter=Q(clocks__stopped_on__isnull=True))).order_by(
-        F("next_due").asc(nulls_last=True), "urn"
-    )
+    """Most urgent first: the stored earliest open deadline (``Case.next_due_on``; none open: last)."""
+    return qs.annotate(next_due=F("next_due_on")).order_by(F("next_due_on").asc(nulls_last=True), "urn")
 
 
 def oic_cases(user: User, today: datetime.date) -> QuerySet[Case]:
@@ -257,14 +285,10 @@ def _awaiting(user: User, today: datetime.date) -> QuerySet[ChargingReferral]:
             case__in=Case.objects.visible_to(user), status=ChargingReferral.Status.AWAITING_DECISION
         )
         .select_related("case", "submitted_by")
-        .annotate(
-            charging_due=Min(
-                "clocks__due_on",
-                filter=Q(clocks__kind=Clock.Kind.CHARGING_DECISION, clocks__stopped_on__isnull=True),
-            ),
-            stl_due=_earliest_open(Clock.STL_KINDS, "case"),
-            stl_soon=_stl_soon(today, "case"),
-        )
+        # The charging clock's due date is stored on the submission (``decision_due_on``, kept by the ledger)
+        # and indexed over the awaiting submissions, so the lists ordered by it need not join the clocks.
+        .annotate(charging_due=F("decision_due_on"), stl_due=_stl_due("case"))
+        .annotate(stl_soon=_stl_soon(today))
         .prefetch_related(_charging_clocks(), "case__suspects")
     )
 
@@ -272,7 +296,7 @@ def _awaiting(user: User, today: datetime.date) -> QuerySet[ChargingReferral]:
 def referrals_awaiting(user: User, today: datetime.date) -> QuerySet[ChargingReferral]:
     """Submissions with CPS awaiting a decision, ordered by their charging clock (custody first on a tie)."""
     return _awaiting(user, today).order_by(
-        F("charging_due").asc(nulls_last=True), "-custody", "received_on", "pk"
+        F("decision_due_on").asc(nulls_last=True), "-custody", "received_on", "pk"
     )
 
 
@@ -304,7 +328,7 @@ def resubmissions(user: User, today: datetime.date) -> QuerySet[ChargingReferral
             sequence__gt=1,
         )
         .prefetch_related(Prefetch("case__action_plans", queryset=answered, to_attr="answered_plans"))
-        .order_by(F("charging_due").asc(nulls_last=True), "received_on", "pk")
+        .order_by(F("decision_due_on").asc(nulls_last=True), "received_on", "pk")
     )
 
 
@@ -314,12 +338,9 @@ def conversation_flags(user: User, today: datetime.date) -> QuerySet[Case]:
     return (
         Case.objects.visible_to(user)
         .filter(status__in=WITH_CPS)
-        .annotate(
-            stl_soon=_stl_soon(today),
-            stl_due=_earliest_open(Clock.STL_KINDS),
-            had_conversation=Exists(CaseConversation.objects.filter(case=OuterRef("pk"))),
-        )
-        .filter(had_conversation=False)
+        .filter(~Exists(CaseConversation.objects.filter(case=OuterRef("pk"))))
+        .annotate(stl_due=_stl_due())
+        .annotate(stl_soon=_stl_soon(today))
         .filter(Q(risk_level=Case.RiskLevel.HIGH) | Q(high_harm_repeat_offender=True) | Q(stl_soon=True))
         .prefetch_related("suspects")
         .order_by(F("stl_due").asc(nulls_last=True), "urn")
@@ -362,7 +383,7 @@ def triage_queue(user: User, today: datetime.date) -> QuerySet[ChargingReferral]
     return (
         _awaiting(user, today)
         .filter(triage=ChargingReferral.Triage.PENDING)
-        .order_by("-custody", F("charging_due").asc(nulls_last=True), "received_on", "pk")
+        .order_by("-custody", F("decision_due_on").asc(nulls_last=True), "received_on", "pk")
     )
 
 
@@ -411,15 +432,17 @@ def escalations(user: User, today: datetime.date) -> QuerySet[Any]:
 
 
 def repeat_action_plans(user: User, today: datetime.date) -> QuerySet[Case]:
-    """Open cases with two or more action plans, most plans first."""
+    """Open cases with two or more action plans, most plans first (the stored ``Case.action_plans_count``,
+    indexed where it is 2 or more), then the latest plan."""
+    last_plan = ActionPlan.objects.filter(case=OuterRef("pk")).order_by("-issued_on").values("issued_on")[:1]
     return (
         Case.objects.visible_to(user)
         .open()
-        .annotate(n_plans=Count("action_plans", distinct=True), last_plan=Max("action_plans__issued_on"))
-        .filter(n_plans__gte=2)
+        .filter(action_plans_count__gte=2)
+        .annotate(n_plans=F("action_plans_count"), last_plan=Subquery(last_plan))
         .select_related("oic")
         .prefetch_related(open_clocks_prefetch(), "suspects")
-        .order_by("-n_plans", "-last_plan", "urn")
+        .order_by("-action_plans_count", F("last_plan").desc(nulls_last=True), "urn")
     )
 
 
@@ -690,8 +713,8 @@ def dashboard_counts(board: Dashboard, user: User, today: datetime.date) -> dict
     """The headline numbers above a dashboard (one query)."""
     if board is OIC:
         qs = Clock.objects.filter(case__in=_my_cases(user))
-    elif board is PROSECUTOR:
-        qs = Clock.objects.visible_to(user).filter(case__in=Case.objects.visible_to(user).open())
+    elif board is PROSECUTOR:  # the clocks of the open cases the gate lets the prosecutor see
+        qs = Clock.objects.filter(case__in=Case.objects.visible_to(user).open())
     else:
         qs = Clock.objects.visible_to(user).filter(_team_side(user))
     return clock_counts(qs, today)

@@ -3,7 +3,9 @@ and URNs that repeat across forces. Time is frozen at the suite's TODAY (a Monda
 
 from __future__ import annotations
 
+import base64
 import datetime
+import json
 import zoneinfo
 from urllib.parse import parse_qs, urlsplit
 
@@ -147,6 +149,62 @@ def test_ordering_by_the_earliest_open_deadline(api_a, oic_a):
     first = api_a.get(LIST, {"ordering": "next_due", "page_size": 2}).json()
     assert [c["urn"] for c in first["results"]] == ["SOONER", "LATER"]
     assert urns(api_a.get(first["next"])) == ["NONE"]
+
+
+def _cursor(next_url: str) -> dict:
+    raw = parse_qs(urlsplit(next_url).query)["cursor"][0]
+    return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+
+
+@pytest.mark.parametrize("ordering", ["next_due", "-next_due", "changed_at", "-changed_at"])
+@pytest.mark.parametrize("page_size", [1, 2, 3])
+def test_paging_gives_the_one_page_order_across_cases_without_a_deadline(
+    api_a, oic_a, frozen, ordering, page_size
+):
+    """Cases without an open deadline (next_due_on NULL) sort after every date: paging across the boundary
+    between dates and NULLs, in either direction, gives the order of one big page, with no row twice."""
+    for n, days in enumerate((10, 2, 10, 5)):  # two cases share a due date: the id breaks the tie
+        CaseFactory(actor=oic_a, urn=f"DUE-{n}", reported_on=TODAY - datetime.timedelta(days=days))
+        frozen.shift(datetime.timedelta(minutes=1))
+    for n in range(3):
+        done = CaseFactory(actor=oic_a, urn=f"NONE-{n}", offence="OAPA-47")
+        case_record_police_outcome(actor=oic_a, case=done, outcome="nfa", on=TODAY, reason="No.", today=TODAY)
+        frozen.shift(datetime.timedelta(minutes=1))
+    assert Case.objects.filter(next_due_on__isnull=True).count() == 3
+    whole = urns(api_a.get(LIST, {"ordering": ordering, "page_size": 200}))
+    assert len(whole) == 7
+    seen, url, pages = [], f"{LIST}?ordering={ordering}&page_size={page_size}", 0
+    while url:
+        body = api_a.get(url).json()
+        seen += [c["urn"] for c in body["results"]]
+        url = body["next"]
+        pages += 1
+        if url and ordering.endswith("next_due") and body["results"][-1]["next_due_on"] is None:
+            assert _cursor(url)["v"] == "9999-12-31", "the cursor of a case without a deadline is as it was"
+    assert seen == whole and pages == -(-7 // page_size)
+    if ordering == "next_due":
+        assert whole[:4] == ["DUE-0", "DUE-2", "DUE-3", "DUE-1"] and set(whole[4:]) == {
+            "NONE-0",
+            "NONE-1",
+            "NONE-2",
+        }
+    elif ordering == "-next_due":
+        assert set(whole[:3]) == {"NONE-0", "NONE-1", "NONE-2"} and whole[3:] == [
+            "DUE-1",
+            "DUE-3",
+            "DUE-2",
+            "DUE-0",
+        ]
+
+
+def test_changed_at_is_the_stored_column(api_a, oic_a, case_a):
+    """The representation's changed_at and the default order are Case.changed_at, which the services keep."""
+    Case.objects.filter(pk=case_a.pk).update(changed_at=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+    other = CaseFactory(actor=oic_a, urn="OTHER")
+    body = api_a.get(LIST).json()
+    assert [c["urn"] for c in body["results"]] == [other.urn, case_a.urn]
+    assert body["results"][1]["changed_at"] == "2030-01-01T00:00:00Z"
+    assert api_a.get(f"/api/v1/cases/{case_a.urn}/").json()["changed_at"] == "2030-01-01T00:00:00Z"
 
 
 def test_a_force_system_syncs_with_updated_since_and_the_cursor(api_a, oic_a, frozen):

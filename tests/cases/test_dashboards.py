@@ -352,6 +352,46 @@ def test_supervisor_dashboards(client, supervisor_a, legal_manager_a, three):
     assert [r.case_id for r in cps["sections"]["triage"].rows] == [resubmitted.pk]
 
 
+def test_awaiting_referrals_by_charging_clock_then_custody(client, oic_a, prosecutor_a):
+    """Earliest charging decision due first; on the same due date, custody first."""
+    later = CaseFactory(actor=oic_a, urn="LATER", reported_on=D(2026, 2, 2))
+    bailed = CaseFactory(actor=oic_a, urn="BAILED", reported_on=D(2026, 2, 2))
+    custody = CaseFactory(actor=oic_a, urn="CUSTODY", reported_on=D(2026, 2, 2))
+    charging.case_refer_to_cps(actor=oic_a, case=later, received_on=D(2026, 2, 27), today=TODAY)
+    charging.case_refer_to_cps(actor=oic_a, case=bailed, received_on=D(2026, 2, 23), today=TODAY)
+    charging.case_refer_to_cps(
+        actor=oic_a, case=custody, received_on=D(2026, 2, 23), custody=True, today=TODAY
+    )
+    rows = list(dashboards.referrals_awaiting(prosecutor_a, TODAY))
+    assert [r.case.urn for r in rows] == ["CUSTODY", "BAILED", "LATER"]
+    assert [r.charging_due for r in rows] == [D(2026, 3, 9), D(2026, 3, 9), D(2026, 3, 13)]
+    assert [r.case.urn for r in dashboards.triage_queue(prosecutor_a, TODAY)] == [
+        "CUSTODY",
+        "BAILED",
+        "LATER",
+    ]
+
+
+def test_lists_read_stored_columns_not_aggregates_of_related_rows(
+    oic_a, prosecutor_a, supervisor_a, legal_manager_a, three
+):
+    """At national scale a list must be read off an index in its order and stop at the page: no list groups
+    its rows to aggregate clocks or plans (the earliest deadline, the charging clock, the number of plans are
+    stored on the case and the submission: cases/derived.py)."""
+    boards = (
+        (oic_a, dashboards.OIC),
+        (prosecutor_a, dashboards.PROSECUTOR),
+        (supervisor_a, dashboards.POLICE_SUPERVISOR),
+        (legal_manager_a, dashboards.LEGAL_MANAGER),
+    )
+    for user, board in boards:
+        for section in board.sections:
+            sql = str(section.rows(user, TODAY).query).upper()
+            assert "GROUP BY" not in sql, f"{board.slug}/{section.slug} aggregates related rows"
+    rows = dashboards.repeat_action_plans(supervisor_a, TODAY)
+    assert [(c.urn, c.n_plans) for c in rows] == [(three[0].urn, 2)]
+
+
 def test_escalations_fall_back_when_the_model_is_missing(client, supervisor_a, monkeypatch):
     monkeypatch.setattr(dashboards, "escalation_model", lambda: None)
     client.force_login(supervisor_a)
