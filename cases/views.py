@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Min, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -102,8 +102,8 @@ def _filtered_cases(request: HttpRequest) -> tuple[CaseFilterSet, QuerySet[Case]
     )
     filter_form_style(filterset.form)
     qs = (
-        filterset.qs.annotate(next_due=Min("clocks__due_on", filter=Q(clocks__stopped_on__isnull=True)))
-        .order_by(F("next_due").asc(nulls_last=True), "urn", "pk")
+        filterset.qs.annotate(next_due=F("next_due_on"))  # stored by the ledger (cases/derived.py)
+        .order_by(F("next_due_on").asc(nulls_last=True), "urn", "pk")
         .prefetch_related(dashboards.open_clocks_prefetch(), "suspects")
     )
     return filterset, qs

@@ -106,6 +106,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise environ.ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Short, index-bound statements: PostgreSQL's JIT compilation costs 60-75 ms on the larger dashboard statements at
+# national scale and saves nothing on them (measured with bench/web.py), so it is off for this application's
+# sessions.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("JJP_TEST_DATABASE_NAME", default="test_jjp")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
