@@ -10,7 +10,7 @@ gunicorn (``--workers 4``, ``bench/settings_bench.py``: the API rate limits lift
 client of Greater Manchester Police sends ``--requests`` requests of 500 new cases each, one after the other
 (``--clients 1``) or from several clients at once. Each record is a case with one or two offences and a suspect,
 as a force system sends it; the endpoint creates each through ``case_create`` (validation, the suspect, the
-offences, the 21-day and time-limit clocks, the timeline entry, the audit history) in its own savepoint.
+offences, the 21-day and time-limit clocks, the timeline entry, the audit history) in its own transaction.
 
 The floor: a child process writes the same records' rows with the ORM and nothing else: ``Person``, ``Case``,
 ``Offence`` and the case-suspect links with ``bulk_create``, 500 records per transaction (the audit triggers
@@ -325,10 +325,12 @@ def main() -> None:
     )
     doc += ["", *lines, "", f"**{verdict}**", ""]
     doc.append(
-        "What the API does per record that the floor does not: validation of every field, the URN lookup "
-        "(upsert), the savepoint, the suspect's identity by PNC ID, the investigation clock and a time-limit "
-        "clock per summary-only offence (with their due dates and any crossing on opening), the timeline entry "
-        "and its webhook hook, and the language check of the summary."
+        "What the API does per record that the floor does not: validation of every field, its own transaction, "
+        "the suspect's identity by PNC ID, the investigation clock and a time-limit clock per summary-only "
+        "offence (with their due dates and any crossing on opening), the timeline entry and its webhook hook, "
+        "and the language check of the summary. Read once per request, not per record: which URNs exist, the "
+        "deadline rules and bank holidays, the offence table and the lexicon (`cases.services.request_cache`); "
+        "`tests/api/test_api_bulk_budget.py` pins the SQL statements per record."
     )
     write_section(HEADING, "\n".join(doc))
     log(f"wrote '{HEADING}' in docs/performance.md")

@@ -8,8 +8,10 @@ input with messages that say what is wrong, writes a timeline event, and opens o
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import pghistory
@@ -61,6 +63,55 @@ def event_record(
     derived.case_refresh(case.pk, now=now)
     transaction.on_commit(lambda: webhooks.enqueue_for_case_event(event))
     return event
+
+
+@dataclass
+class _RequestCache:
+    rules_synced: bool = False
+    offence_types: dict[str, OffenceType] | None = None
+
+
+_request_cache: ContextVar[_RequestCache | None] = ContextVar("cases_request_cache", default=None)
+
+
+@contextmanager
+def request_cache() -> Iterator[None]:
+    """One request that writes many records through the services (the API's bulk upsert, an upsert adding
+    several offences): inside the block the deadline rules and holiday calendar are synced once
+    (``ledger.sync_rules``), and the offence table and the active lexicon (``victims/language.py``) are each
+    read once, instead of once per record. Nothing outlives the block: the next request reads them afresh and
+    sees an administrator's change. Every record still goes through its service (clocks, timeline, audit).
+    Nested blocks share the outermost one."""
+    if _request_cache.get() is not None:
+        yield
+        return
+    from victims.language import lexicon_cache  # victims build on cases
+
+    token = _request_cache.set(_RequestCache())
+    try:
+        with lexicon_cache():
+            yield
+    finally:
+        _request_cache.reset(token)
+
+
+def _sync_rules() -> None:
+    """``ledger.sync_rules()``, once per ``request_cache`` block (every time outside one)."""
+    cache = _request_cache.get()
+    if cache is None or not cache.rules_synced:
+        ledger.sync_rules()
+        if cache is not None:
+            cache.rules_synced = True
+
+
+def _offence_type(code: str) -> OffenceType | None:
+    """The offence type with this code: one query, or the request's copy of the (small) offence table."""
+    cache = _request_cache.get()
+    if cache is None:
+        return OffenceType.objects.filter(code=code).first()
+    if cache.offence_types is None:
+        cache.offence_types = {o.code: o for o in OffenceType.objects.all()}
+    return cache.offence_types.get(code)
 
 
 def language_check(*, case: Case, source: Any, actor: User | None, **fields: str) -> None:
@@ -137,7 +188,7 @@ def case_create(
     """Open a case for the actor's force with its offences and suspects; starts the 21-day investigation
     clock and a statutory time limit clock for each summary-only offence."""
     require(actor, "cases.create_case")
-    ledger.sync_rules()
+    _sync_rules()
     today = today or ledger.london_today()
     urn = (urn or "").strip().upper()
     errors: dict[str, str] = {}
@@ -261,7 +312,7 @@ def _offence_create(
 ) -> Offence:
     otype = spec.get("offence_type")
     if isinstance(otype, str):
-        otype = OffenceType.objects.filter(code=otype).first()
+        otype = _offence_type(otype)
     if not isinstance(otype, OffenceType):
         raise ValidationError(
             {f"{prefix}offence_type": f"Unknown offence type {spec.get('offence_type')!r}."}
@@ -313,7 +364,7 @@ def offence_add(
     case = lock_case(case)
     if case.is_closed:
         raise TransitionError(f"Cannot add an offence: the case is {case.get_status_display().lower()}.")
-    ledger.sync_rules()
+    _sync_rules()
     today = today or ledger.london_today()
     with _audited(actor, "offence_add"):
         offence = _offence_create(
@@ -346,7 +397,7 @@ def case_record_qualifying_report(
     time limit for domestic abuse common assault, so the STL clocks are recomputed."""
     require(actor, "cases.change_case", case)
     case = lock_case(case)
-    ledger.sync_rules()
+    _sync_rules()
     today = today or ledger.london_today()
     if kind not in (Case.QualifyingReportKind.WITNESS_STATEMENT, Case.QualifyingReportKind.VRI):
         raise ValidationError({"kind": "Choose a witness statement or a video-recorded interview."})
@@ -371,6 +422,178 @@ def case_record_qualifying_report(
             kind="qualifying_report",
             actor=actor,
             summary=f"First qualifying report recorded: {Case.QualifyingReportKind(kind).label}",
+        )
+    return case
+
+
+#: What a force system (or the officer in charge) may correct on an open case with ``case_update``, and at
+#: which stages. Everything else changes through its own step (offences, the first qualifying report, the
+#: police outcome, restriction) or not at all (the URN, the force, police_perpetrated: restriction is a
+#: supervisor's decision).
+_OPEN = (
+    Case.Status.REPORTED,
+    Case.Status.INVESTIGATION,
+    Case.Status.REFERRED,
+    Case.Status.ACTION_PLAN,
+    Case.Status.DECIDED,
+    Case.Status.CHARGED,
+    Case.Status.AT_COURT,
+)
+_BEFORE_CHARGE = (
+    Case.Status.REPORTED,
+    Case.Status.INVESTIGATION,
+    Case.Status.REFERRED,
+    Case.Status.ACTION_PLAN,
+    Case.Status.DECIDED,
+)
+CASE_UPDATE_STAGES: dict[str, tuple[str, ...]] = {
+    "summary": _OPEN,
+    "risk_level": _OPEN,
+    "risk_tool": _OPEN,
+    "children_in_household": _OPEN,
+    # The time limits run until charge: the flag decides the s.39A extension and the common-assault clocks.
+    "domestic_abuse": _BEFORE_CHARGE,
+    # The investigation clock runs from it: only while police still investigate (before a referral).
+    "reported_on": (Case.Status.REPORTED, Case.Status.INVESTIGATION),
+}
+_FIELD_NAMES = {
+    "summary": "summary",
+    "risk_level": "risk level",
+    "risk_tool": "risk assessment tool",
+    "children_in_household": "children in the household",
+    "domestic_abuse": "domestic abuse flag",
+    "reported_on": "date reported to police",
+}
+# Clocks that do not start from something recorded after the report (so they do not stop it moving later).
+_NOT_AFTER_REPORT = (Clock.Kind.INVESTIGATION, *Clock.STL_KINDS)
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def _reported_on_check(case: Case, reported_on: Any, today: datetime.date) -> None:
+    if not isinstance(reported_on, datetime.date) or isinstance(reported_on, datetime.datetime):
+        raise ValidationError({"reported_on": "Enter a date."})
+    _not_future(reported_on, "reported_on", today)
+    if case.first_qualifying_report_on and case.first_qualifying_report_on < reported_on:
+        raise ValidationError(
+            {
+                "reported_on": f"The first qualifying report ({case.first_qualifying_report_on:%d %B %Y}) is "
+                f"before {reported_on:%d %B %Y}."
+            }
+        )
+    latest = case.offences.order_by("-committed_on").values_list("committed_on", flat=True).first()
+    if latest is not None:
+        try:
+            clocks.reported_after_offence_check(latest, reported_on)
+        except ValueError as exc:
+            raise ValidationError(
+                {"reported_on": f"An offence was committed after this date: {exc}."}
+            ) from exc
+    started = (
+        case.clocks.exclude(kind__in=_NOT_AFTER_REPORT)
+        .filter(started_on__lt=reported_on)
+        .order_by("started_on")
+        .first()
+    )
+    if started is not None:
+        raise ValidationError(
+            {
+                "reported_on": f"'{started.label or started.get_kind_display()}' started on "
+                f"{started.started_on:%d %B %Y}, before {reported_on:%d %B %Y}: what was recorded after the "
+                "report cannot come before it."
+            }
+        )
+
+
+@transaction.atomic
+def case_update(
+    *,
+    actor: User,
+    case: Case,
+    changes: dict[str, Any],
+    reason: str = "",
+    today: datetime.date | None = None,
+) -> Case:
+    """Correct details of an open case: its summary, risk level and tool, the children in the household, the
+    domestic abuse flag (before charge) and the date reported to police (while under investigation); see
+    ``CASE_UPDATE_STAGES``. ``changes`` holds only the fields to change (a value equal to the stored one is
+    ignored). The deadlines whose inputs changed are recomputed: the date reported moves the investigation
+    clock (the old one is superseded), the domestic abuse flag the statutory time limits (s.39A and the
+    common-assault clocks), children in the household the Operation Encompass clock. One timeline event lists
+    what changed; the summary gets the language check. All or nothing."""
+    require(actor, "cases.change_case", case)
+    case = lock_case(case)
+    unknown = sorted(set(changes) - set(CASE_UPDATE_STAGES))
+    if unknown:
+        raise ValidationError({name: "This cannot be corrected here." for name in unknown})
+    changes = {name: value for name, value in changes.items() if getattr(case, name) != value}
+    if not changes:
+        return case
+    _sync_rules()
+    today = today or ledger.london_today()
+    for name in changes:
+        _check_status(case, CASE_UPDATE_STAGES[name], f"change the {_FIELD_NAMES[name]}")
+    errors: dict[str, str] = {}
+    if "risk_level" in changes and changes["risk_level"] not in Case.RiskLevel.values:
+        errors["risk_level"] = f"Choose one of {', '.join(Case.RiskLevel.values)}."
+    if "risk_tool" in changes and changes["risk_tool"] not in Case.RiskTool.values:
+        errors["risk_tool"] = "Choose DASH, DARA or not assessed."
+    for flag in ("children_in_household", "domestic_abuse"):
+        if flag in changes and not isinstance(changes[flag], bool):
+            errors[flag] = "Give true or false."
+    if "summary" in changes and not isinstance(changes["summary"], str):
+        errors["summary"] = "Give the summary as text."
+    if errors:
+        raise ValidationError(errors)
+    if "reported_on" in changes:
+        _reported_on_check(case, changes["reported_on"], today)
+    before = {name: getattr(case, name) for name in changes}
+    with _audited(actor, "case_update"):
+        for name, value in changes.items():
+            setattr(case, name, value)
+        case.save(update_fields=[*changes, "updated_at"])
+        if "reported_on" in changes:
+            for clock in case.clocks.open().filter(kind=Clock.Kind.INVESTIGATION):
+                ledger.clock_stop(clock, on=today, outcome=Clock.State.SUPERSEDED)
+                ledger.clock_open(
+                    case=case,
+                    kind=Clock.Kind.INVESTIGATION,
+                    side=Clock.Side.POLICE,
+                    started_on=case.reported_on,
+                    label=clock.label or "Investigation to referral or police outcome",
+                    today=today,
+                )
+        if "domestic_abuse" in changes:
+            ledger.stl_clocks_sync(case, today=today)
+        if "children_in_household" in changes:
+            if case.children_in_household:
+                from victims.services import encompass_clock_ensure  # victims build on cases
+
+                encompass_clock_ensure(case, today=today)
+            else:
+                ledger.clocks_stop(
+                    case.clocks.open().filter(kind=Clock.Kind.OPERATION_ENCOMPASS, victim__isnull=True),
+                    on=today,
+                    outcome=Clock.State.CANCELLED,
+                )
+        if "summary" in changes:
+            language_check(case=case, source=case, actor=actor, summary=case.summary)
+        listed = ", ".join(_FIELD_NAMES[name] for name in changes)
+        event_record(
+            case=case,
+            kind="case_updated",
+            actor=actor,
+            reason=reason,
+            summary=f"Case details corrected: {listed}",
+            data={
+                "changed": {
+                    # The summary's text is in the audit history; the timeline says only that it changed.
+                    name: {"from": _shown(before[name]), "to": _shown(value)} if name != "summary" else {}
+                    for name, value in changes.items()
+                }
+            },
         )
     return case
 
@@ -431,7 +654,7 @@ def case_record_police_outcome(
     referral or while an action plan is with police (then CPS must be told, and the event says so)."""
     require(actor, "cases.record_police_outcome", case)
     case = lock_case(case)
-    ledger.sync_rules()
+    _sync_rules()
     today = today or ledger.london_today()
     if outcome not in (Case.Status.NO_FURTHER_ACTION, Case.Status.OUT_OF_COURT):
         raise ValidationError({"outcome": "Choose no further action or an out-of-court resolution."})

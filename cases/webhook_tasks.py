@@ -14,14 +14,16 @@ __all__ = ["webhook_deliver", "webhooks_pump"]
 
 @shared_task(bind=True, name="cases.tasks.webhook_deliver", acks_late=True, max_retries=webhooks.MAX_ATTEMPTS)
 def webhook_deliver(self: Any, delivery_id: int) -> dict[str, object]:
-    """One attempt to send one outbox row; a failure is retried with exponential backoff until the row is dead."""
+    """One attempt to send one outbox row; a failure is retried when the row's next attempt is due (exponential
+    backoff, stored on the row), until the row is dead. A retry lost with the broker is re-queued by the pump."""
     status = webhooks.deliver(delivery_id)
     if status == "failed":
-        raise self.retry(countdown=webhooks.backoff_seconds(self.request.retries))
+        raise self.retry(countdown=webhooks.retry_countdown(delivery_id))
     return {"delivery": delivery_id, "status": status}
 
 
 @shared_task(name="cases.tasks.webhooks_pump", acks_late=True, ignore_result=True)
 def webhooks_pump() -> dict[str, int]:
-    """Every minute: outbox rows for new overdue and time-barred deadlines, and resend lost tasks (idempotent)."""
+    """Every minute: outbox rows for new overdue and time-barred deadlines, and a new task for every delivery
+    whose task or retry was lost (idempotent)."""
     return webhooks.pump()

@@ -7,9 +7,15 @@ time-barred deadlines, sent as signed POSTs from an outbox.
    enqueue create nothing.
 2. Then sending: ``deliver`` claims the row with a conditional update (two workers never send one attempt
    twice), POSTs the JSON body signed with HMAC-SHA256 over ``f"{timestamp}.{body}"`` with the endpoint's
-   secret, and records the outcome. The Celery task (``cases/webhook_tasks.py``) retries failures with
-   exponential backoff; after ``MAX_ATTEMPTS`` the row is dead. ``delivery_replay`` sends an event again as a
-   new row, so the log keeps every attempt.
+   secret, and records the outcome. A failure stores when the next attempt is due (``next_attempt_at``,
+   exponential backoff) and the Celery task (``cases/webhook_tasks.py``) retries then; after ``MAX_ATTEMPTS``
+   the row is dead. ``delivery_replay`` sends an event again as a new row, so the log keeps every attempt.
+3. The broker is not the record: ``next_attempt_at`` is. A row is written with it set to now; each attempt
+   moves it (to the attempt's start while it runs, then to the backoff after a failure; cleared once delivered
+   or dead). The pump (beat, every minute) re-queues every pending or failed row still below ``MAX_ATTEMPTS``
+   whose next attempt is ``STUCK_AFTER`` overdue: its task or its retry was lost (the broker restarted empty,
+   a worker was killed). It claims those rows first (locked, skipping rows another pump holds, and moved on),
+   so two pumps never queue one row twice.
 
 Headers: ``X-JJP-Event``, ``X-JJP-Delivery`` (the event key: receivers use it to ignore repeats),
 ``X-JJP-Timestamp`` (Unix seconds) and ``X-JJP-Signature: sha256=<hex>``. Receivers recompute the signature
@@ -25,6 +31,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import random
 import time
 import urllib.error
@@ -54,7 +61,12 @@ EVENT_NAMES = sorted([*CASE_EVENTS.values(), *CLOCK_EVENTS.values()])
 MAX_ATTEMPTS = 8
 TIMEOUT_SECONDS = 10
 CLOCK_EVENT_WINDOW = datetime.timedelta(days=2)  # how far back the pump looks for threshold crossings
-STUCK_AFTER = datetime.timedelta(minutes=2)  # a pending row not tried by then lost its task: send again
+# A row whose next attempt is this overdue lost its task (or its retry): the pump queues it again. Longer than
+# an attempt can take (TIMEOUT_SECONDS) and than a busy worker's usual queueing delay.
+STUCK_AFTER = datetime.timedelta(minutes=2)
+# A retry may run this much before its stored time (worker clocks, countdown rounding) and still be sent.
+EARLY_SLACK = datetime.timedelta(seconds=5)
+PUMP_LIMIT = 1000  # rows re-queued per pump run at most (the next run takes the rest)
 Status = WebhookDelivery.Status
 
 
@@ -114,9 +126,12 @@ def _write(case: Case, event_name: str, key: str, payload: dict[str, Any], endpo
     if not endpoints:
         return []
     payload = json.loads(body_bytes(payload))  # dates as ISO strings: stored exactly as it will be sent
+    now = timezone.now()
     WebhookDelivery.objects.bulk_create(
         [
-            WebhookDelivery(endpoint=e, case=case, event=event_name, event_key=key, payload=payload)
+            WebhookDelivery(
+                endpoint=e, case=case, event=event_name, event_key=key, payload=payload, next_attempt_at=now
+            )
             for e in endpoints
         ],
         ignore_conflicts=True,
@@ -204,19 +219,47 @@ def dispatch(ids: Iterable[int]) -> None:
             return
 
 
+def waiting_due(now: datetime.datetime) -> Q:
+    """Pending or failed rows whose next attempt is ``STUCK_AFTER`` overdue: their task or retry was lost.
+    (Rows written before ``next_attempt_at`` existed have none: their age stands in for it.)"""
+    cutoff = now - STUCK_AFTER
+    return Q(status__in=(Status.PENDING, Status.FAILED)) & (
+        Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at__isnull=True, created_at__lte=cutoff)
+    )
+
+
+def _claim_lost(now: datetime.datetime, *, limit: int = PUMP_LIMIT) -> list[int]:
+    """Claim the rows whose task was lost, for this pump only: lock them (skipping rows another pump holds) and
+    move their next attempt to now, so neither a concurrent pump nor the next run queues them again until this
+    new task is ``STUCK_AFTER`` overdue in its turn. Rows that already used every attempt without an outcome
+    (a worker killed during the last one) are dead instead."""
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(waiting_due(now), attempts__gte=MAX_ATTEMPTS).update(
+            status=Status.DEAD,
+            last_error="No outcome was recorded for the last attempt (the worker stopped); giving up.",
+            next_attempt_at=None,
+        )
+        ids = list(
+            WebhookDelivery.objects.filter(waiting_due(now), attempts__lt=MAX_ATTEMPTS)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    return ids
+
+
 def pump(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """The periodic sweeper: outbox rows for new deadline crossings, and a new task for every pending row whose
-    task was lost (never tried two minutes after it was written). Idempotent."""
+    """The periodic sweeper: outbox rows for new deadline crossings, and a new task for every pending or failed
+    row whose task or retry was lost (its next attempt ``STUCK_AFTER`` overdue), below ``MAX_ATTEMPTS``.
+    Idempotent; two pumps at once never queue one lost row twice."""
     now = now or timezone.now()
     new = enqueue_clock_events(now=now)
-    stuck = list(
-        WebhookDelivery.objects.filter(status=Status.PENDING, attempts=0, created_at__lte=now - STUCK_AFTER)
-        .exclude(pk__in=new)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:1000]
-    )
-    dispatch([*new, *stuck])
-    return {"queued": len(new) + len(stuck)}
+    queued = set(new)
+    lost = [pk for pk in _claim_lost(now) if pk not in queued]
+    dispatch([*new, *lost])
+    return {"queued": len(new) + len(lost)}
 
 
 # -- sending -------------------------------------------------------------------------------------------------
@@ -247,9 +290,17 @@ def deliver(delivery_id: int) -> str:
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.status not in (Status.PENDING, Status.FAILED):
         return "skipped"
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery.pk, attempts=delivery.attempts, status__in=(Status.PENDING, Status.FAILED)
-    ).update(attempts=F("attempts") + 1)
+    started = timezone.now()
+    # The claim: this attempt only, and not before it is due (a second task for the row, from the pump and a
+    # late retry both, finds the attempt taken or the next one not due yet). While it runs, next_attempt_at is
+    # its start: if no outcome is recorded (a killed worker) the pump sends it again STUCK_AFTER later.
+    claimed = (
+        WebhookDelivery.objects.filter(
+            pk=delivery.pk, attempts=delivery.attempts, status__in=(Status.PENDING, Status.FAILED)
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=started + EARLY_SLACK))
+        .update(attempts=F("attempts") + 1, next_attempt_at=started)
+    )
     if not claimed:
         return "skipped"
     attempt = delivery.attempts + 1
@@ -276,17 +327,32 @@ def deliver(delivery_id: int) -> str:
         status = (
             Status.DELIVERED if not error else (Status.DEAD if attempt >= MAX_ATTEMPTS else Status.FAILED)
         )
+    finished = timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=status,
         response_code=code,
         last_error=error[:2000],
-        delivered_at=timezone.now() if status == Status.DELIVERED else None,
+        delivered_at=finished if status == Status.DELIVERED else None,
+        next_attempt_at=(
+            finished + datetime.timedelta(seconds=backoff_seconds(attempt - 1))
+            if status == Status.FAILED
+            else None
+        ),
     )
     return status
 
 
+def retry_countdown(delivery_id: int) -> int:
+    """Seconds until a failed row's next attempt is due (what ``deliver`` stored), for the task's retry."""
+    due = WebhookDelivery.objects.filter(pk=delivery_id).values_list("next_attempt_at", flat=True).first()
+    if due is None:
+        return 0
+    return max(0, math.ceil((due - timezone.now()).total_seconds()))
+
+
 def backoff_seconds(retries: int) -> int:
-    """Wait before the next attempt: 30 s, 1, 2, 4, 8, 16 min, ... capped at an hour, with 10% jitter."""
+    """Wait before the next attempt after ``retries + 1`` failed ones: 30 s, 1, 2, 4, 8, 16 min, ... capped at
+    an hour, with 10% jitter."""
     base = min(30 * 2**retries, 3600)
     return base + random.randint(0, base // 10)  # noqa: S311 - jitter, not security
 
@@ -304,6 +370,7 @@ def delivery_replay(delivery: WebhookDelivery) -> WebhookDelivery:
         event=delivery.event,
         event_key=f"{delivery.event_key}#replay{n + 1}"[:120],
         payload=delivery.payload,
+        next_attempt_at=timezone.now(),
     )
     transaction.on_commit(lambda: dispatch([replay.pk]))
     return replay

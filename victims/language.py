@@ -4,11 +4,17 @@ run through the pure checker in ``victims/lexicon.py``. It warns and never block
 - ``check_text(text)`` returns the hits (for a form or page to show as a warning);
 - ``findings_record(...)`` also stores each hit as a ``LanguageFinding`` against the row and field it was found
   in, for the governance counts. Services that save free text call it after the save.
+
+The lexicon is read from the database each time, except inside ``lexicon_cache()`` (entered by
+``cases.services.request_cache`` for a request that writes many records): there it is read once, for that block
+only, so an administrator's change is seen by the next request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -17,9 +23,38 @@ from . import lexicon
 from .models import LanguageFinding, LexiconEntry
 
 
-def active_entries() -> list[lexicon.Entry]:
-    """The active lexicon (one small query)."""
+class _Cached:
+    entries: list[lexicon.Entry] | None = None
+
+
+_cached: ContextVar[_Cached | None] = ContextVar("victims_lexicon_cache", default=None)
+
+
+@contextmanager
+def lexicon_cache() -> Iterator[None]:
+    """Read the active lexicon at most once inside this block (nested blocks share the outermost)."""
+    if _cached.get() is not None:
+        yield
+        return
+    token = _cached.set(_Cached())
+    try:
+        yield
+    finally:
+        _cached.reset(token)
+
+
+def _load() -> list[lexicon.Entry]:
     return [e.as_entry() for e in LexiconEntry.objects.filter(active=True).order_by("pk")]
+
+
+def active_entries() -> list[lexicon.Entry]:
+    """The active lexicon (one small query; none after the first inside ``lexicon_cache()``)."""
+    cached = _cached.get()
+    if cached is None:
+        return _load()
+    if cached.entries is None:
+        cached.entries = _load()
+    return cached.entries
 
 
 def check_text(text: str, entries: list[lexicon.Entry] | None = None) -> list[lexicon.Hit]:

@@ -1,16 +1,19 @@
 """``PUT /api/v1/cases/{urn}/``: make the case of the client's force with this URN match the body.
 
 Idempotent: sending the same body twice changes nothing the second time. A new URN is opened with
-``case_create``. On an existing case only what a service can change is changed: new offences
-(``offence_add``) and an earlier first qualifying report (``case_record_qualifying_report``); any other
+``case_create``. On an existing case only what a service can change is changed: corrections of the case's
+details (``case_update``: summary, risk level and tool, children in the household, the domestic abuse flag, the
+date reported; each at the stages that service allows), new offences (``offence_add``) and an earlier first
+qualifying report (``case_record_qualifying_report``), in that order and in one transaction. Any other
 difference is refused with 400, field by field, and nothing is written. Fields left out of the body are left
-as they are. (Other changes need a ``case_update`` service; see docs/api.md.)
+as they are.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,15 +23,9 @@ from cases import services
 from cases.models import Case, User
 from cases.rules import require
 
-SCALARS = (
-    "reported_on",
-    "summary",
-    "domestic_abuse",
-    "risk_level",
-    "risk_tool",
-    "children_in_household",
-    "police_perpetrated",
-)
+# Corrected through case_update (which checks the stage and recomputes the clocks); the rest is refused.
+CORRECTABLE = tuple(services.CASE_UPDATE_STAGES)
+REFUSED = ("police_perpetrated",)
 CREATE_DEFAULTS: dict[str, Any] = {
     "summary": "",
     "domestic_abuse": True,
@@ -88,11 +85,27 @@ def _create(actor: User, urn: str, data: dict[str, Any]) -> Case:
     )
 
 
-def _plan_update(case: Case, data: dict[str, Any]) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
-    """Compare the body with the case: the offences to add, whether the first qualifying report moves
-    earlier, or a ValidationError naming every difference no service can make."""
+@dataclasses.dataclass
+class Plan:
+    """What a PUT changes on an existing case."""
+
+    corrections: dict[str, Any] = dataclasses.field(default_factory=dict)
+    to_add: list[tuple[int, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    move_report: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.corrections or self.to_add or self.move_report)
+
+
+def _plan_update(case: Case, data: dict[str, Any]) -> Plan:
+    """Compare the body with the case: the details to correct, the offences to add, whether the first
+    qualifying report moves earlier, or a ValidationError naming every difference no service can make."""
+    plan = Plan()
     errors: dict[str, str] = {}
-    for field in SCALARS:
+    for field in CORRECTABLE:
+        if field in data and getattr(case, field) != data[field]:
+            plan.corrections[field] = data[field]
+    for field in REFUSED:
         if field in data and getattr(case, field) != data[field]:
             errors[field] = (
                 f"Cannot be changed through the API once the case is open (it is {_shown(getattr(case, field))}); "
@@ -113,13 +126,12 @@ def _plan_update(case: Case, data: dict[str, Any]) -> tuple[list[tuple[int, dict
         errors["offences"] = (
             f"The case has offences this body leaves out ({listed}); an offence cannot be removed through the API."
         )
-    to_add: list[tuple[int, dict[str, Any]]] = []
     seen: Counter = Counter()
     for i, spec in enumerate(data["offences"]):
         key = _offence_key(spec["offence_type"], spec["committed_on"], spec.get("committed_from"))
         seen[key] += 1
         if seen[key] > existing[key]:
-            to_add.append((i, spec))
+            plan.to_add.append((i, spec))
             continue
         offence = by_key[key]
         for field in ("particulars", "prosecutor_knowledge_on"):
@@ -141,7 +153,6 @@ def _plan_update(case: Case, data: dict[str, Any]) -> tuple[list[tuple[int, dict
         )
         if have != Counter(_suspect_key(s) for s in data["suspects"]):
             errors["suspects"] = "The suspects of an open case cannot be changed through the API."
-    move_report = False
     if "first_qualifying_report_on" in data or "first_qualifying_report_kind" in data:
         on = data.get("first_qualifying_report_on", case.first_qualifying_report_on)
         kind = data.get("first_qualifying_report_kind", case.first_qualifying_report_kind)
@@ -154,15 +165,17 @@ def _plan_update(case: Case, data: dict[str, Any]) -> tuple[list[tuple[int, dict
                     "earlier one can replace it."
                 )
             else:
-                move_report = True
+                plan.move_report = True
     if errors:
         raise ValidationError(errors)
-    return to_add, move_report
+    return plan
 
 
 def _apply_update(actor: User, case: Case, data: dict[str, Any]) -> bool:
-    to_add, move_report = _plan_update(case, data)
-    for i, spec in to_add:
+    plan = _plan_update(case, data)
+    if plan.corrections:  # first: new offences are checked against the corrected date reported
+        case = services.case_update(actor=actor, case=case, changes=plan.corrections)
+    for i, spec in plan.to_add:
         try:
             services.offence_add(
                 actor=actor,
@@ -177,7 +190,7 @@ def _apply_update(actor: User, case: Case, data: dict[str, Any]) -> bool:
             if not hasattr(exc, "error_dict"):
                 raise
             raise ValidationError({f"offences[{i}].{k}": v for k, v in exc.message_dict.items()}) from exc
-    if move_report:
+    if plan.move_report:
         try:
             services.case_record_qualifying_report(
                 actor=actor,
@@ -189,42 +202,66 @@ def _apply_update(actor: User, case: Case, data: dict[str, Any]) -> bool:
             raise _rename(
                 exc, {"on": "first_qualifying_report_on", "kind": "first_qualifying_report_kind"}
             ) from exc
-    return bool(to_add or move_report)
+    return bool(plan)
 
 
-@transaction.atomic
+def urns_seen(actor: User, urns: Iterable[str]) -> set[str]:
+    """Which of these URNs name a case of the actor's force that the actor can see (one query): the bulk
+    upsert goes straight to creating the others."""
+    return set(
+        Case.objects.visible_to(actor)
+        .filter(force_id=actor.organisation_id, urn__in=set(urns))
+        .values_list("urn", flat=True)
+    )
+
+
+def _locked(actor: User, urn: str) -> Case | None:
+    return (
+        Case.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .filter(force_id=actor.organisation_id, urn=urn)
+        .first()
+    )
+
+
+def _update(actor: User, case: Case, data: dict[str, Any]) -> str:
+    return UPDATED if _apply_update(actor, case, data) else UNCHANGED
+
+
 def case_upsert(
     *,
     actor: User,
     urn: str,
     data: dict[str, Any],
     precondition: Callable[[Case | None], None] | None = None,
+    known_absent: bool = False,
 ) -> tuple[Case, str]:
     """Create or update the case ``urn`` of the actor's force from ``data`` (validated input). Returns the
     case and whether it was created, updated or unchanged. ``precondition`` is called with the current case
-    (locked) or None before anything is written (the view checks If-Match there)."""
+    (locked) or None before anything is written (the view checks If-Match there).
+
+    All or nothing: an update runs in one transaction with the case locked; a create is ``case_create``'s own
+    transaction (atomic: when it refuses, nothing of it is kept). Inside a caller's transaction each is a
+    savepoint of it. When ``case_create`` refuses because another request has just opened the case, the body
+    is applied to that case as an update (its precondition checked again). ``known_absent``: the caller has
+    just found no such case (``urns_seen``, for the bulk upsert), so the look-up before creating is skipped."""
     require(actor, "cases.create_case")
-    case = (
-        Case.objects.visible_to(actor)
-        .select_for_update(of=("self",))
-        .filter(force_id=actor.organisation_id, urn=urn)
-        .first()
-    )
-    if precondition is not None:
-        precondition(case)
-    if case is None:
-        try:
-            with transaction.atomic():
-                return _create(actor, urn, data), CREATED
-        except ValidationError as exc:
-            # Another request may have just opened it: then this body is an update of that case.
-            case = (
-                Case.objects.visible_to(actor)
-                .select_for_update(of=("self",))
-                .filter(force_id=actor.organisation_id, urn=urn)
-                .first()
-            )
+    if not known_absent:
+        with transaction.atomic():
+            case = _locked(actor, urn)
+            if precondition is not None:
+                precondition(case)
+            if case is not None:
+                return case, _update(actor, case, data)
+    elif precondition is not None:
+        precondition(None)
+    try:
+        return _create(actor, urn, data), CREATED
+    except ValidationError as exc:
+        with transaction.atomic():
+            case = _locked(actor, urn)
             if case is None:
                 raise exc from None
-    changed = _apply_update(actor, case, data)
-    return case, UPDATED if changed else UNCHANGED
+            if precondition is not None:
+                precondition(case)
+            return case, _update(actor, case, data)

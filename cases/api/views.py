@@ -4,6 +4,8 @@ outcome, offence, first qualifying report, progress to court). Thin: reads start
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -96,6 +98,10 @@ class CaseListView(ApiMixin, generics.ListAPIView):
     def get_queryset(self) -> Any:
         return with_representation(Case.objects.visible_to(self.request.user))
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with snapshot():  # each case on the page and its related rows as of one moment
+            return super().list(request, *args, **kwargs)
+
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "today": ledger.london_today()}
 
@@ -117,10 +123,13 @@ class CaseListView(ApiMixin, generics.ListAPIView):
         operation_id="cases_upsert",
         summary="Create or update a case of your force by URN",
         description="Idempotent. A new URN opens a case (201) with its 21-day investigation clock and time "
-        "limits. On an existing case new offences are added and an earlier first qualifying report is recorded "
-        "(200, `X-JJP-Result: updated`); a body that matches changes nothing (200, `unchanged`); any other "
-        "difference is refused field by field (400) and nothing is written. Fields left out are left as they "
-        "are. `If-Match` makes the write conditional; `If-None-Match: *` makes it create-only.",
+        "limits. On an existing case, in one transaction: the case's details are corrected through `case_update` "
+        "(summary, risk level and tool, children in the household, the domestic abuse flag before charge, the "
+        "date reported while under investigation; the deadlines they drive are recomputed), new offences are "
+        "added and an earlier first qualifying report is recorded (200, `X-JJP-Result: updated`); a body that "
+        "matches changes nothing (200, `unchanged`); any other difference is refused field by field (400), a "
+        "correction the case's stage does not allow with 409, and then nothing is written. Fields left out are "
+        "left as they are. `If-Match` makes the write conditional; `If-None-Match: *` makes it create-only.",
         tags=[TAG],
         request=CaseWriteSerializer,
         parameters=[URN_PARAMETER, IF_MATCH, ETAG_HEADER, RESULT_HEADER],
@@ -133,8 +142,9 @@ class CaseListView(ApiMixin, generics.ListAPIView):
 )
 class CaseDetailView(ApiView):
     def get(self, request: Request, urn: str) -> Response:
-        case = find_case(request, urn)
-        data, etag = represent(request, case.pk)
+        with snapshot():  # the case and its related rows as of one moment: the ETag names the body sent
+            case = find_case(request, urn)
+            data, etag = represent(request, case.pk)
         if etag.strip('"') in _tags(request.headers.get("If-None-Match", "")):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         access_log.record_case_read(request, case, access_log.AccessLog.What.CASE_API_READ)
@@ -154,15 +164,33 @@ class CaseDetailView(ApiView):
             raise exceptions.ValidationError(
                 {"urn": [f"The body names URN {body_urn!r} but the path {key!r}."]}
             )
-        case, outcome = upsert.case_upsert(
-            actor=request.user, urn=key, data=data, precondition=lambda c: check_if_match(request, c)
-        )
-        body, etag = represent(request, case.pk)
+        with services.request_cache():
+            case, outcome = upsert.case_upsert(
+                actor=request.user, urn=key, data=data, precondition=lambda c: check_if_match(request, c)
+            )
+        with snapshot():
+            body, etag = represent(request, case.pk)
         return Response(
             body,
             status=status.HTTP_201_CREATED if outcome == upsert.CREATED else status.HTTP_200_OK,
             headers={"ETag": etag, "X-JJP-Result": outcome},
         )
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[None]:
+    """Read in one consistent snapshot: a read-only REPEATABLE READ transaction, so every statement (the case,
+    then its offences, suspects, clocks, ... by prefetch) sees the database as of the first one, and a write
+    committing in between is either wholly in the representation or wholly out of it. Inside a transaction
+    already (a test's, or a caller's), it reads in that one."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with conn.cursor() as cursor:  # must be the transaction's first statement
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 MAX_BULK = 500
@@ -193,14 +221,18 @@ class CaseBulkView(ApiView):
             )
         if not request.user.has_perm("cases.create_case"):
             raise exceptions.PermissionDenied("Only a police force's users and systems create cases.")
-        results = [self._one(request, i, record) for i, record in enumerate(records)]
+        urns = [r["urn"] for r in records if isinstance(r, dict) and isinstance(r.get("urn"), str)]
+        seen = upsert.urns_seen(request.user, filter(None, (normalise_urn(u, new=True) for u in urns)))
+        # The rules, the offence table and the lexicon read once for the request, not once per record.
+        with services.request_cache():
+            results = [self._one(request, i, record, seen) for i, record in enumerate(records)]
         counts = {
             k: sum(1 for r in results if r["result"] == k)
             for k in ("created", "updated", "unchanged", "failed")
         }
         return Response({**counts, "results": results})
 
-    def _one(self, request: Request, index: int, record: Any) -> dict[str, Any]:
+    def _one(self, request: Request, index: int, record: Any, seen: set[str]) -> dict[str, Any]:
         urn = record.get("urn") if isinstance(record, dict) and isinstance(record.get("urn"), str) else None
 
         def failed(code: int, errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -222,9 +254,10 @@ class CaseBulkView(ApiView):
                 ],
             )
         urn = key
-        try:
-            with transaction.atomic():  # a savepoint per record: a failure undoes only this record
-                _, outcome = upsert.case_upsert(actor=request.user, urn=key, data=data)
+        try:  # each record is its own transaction (see case_upsert): a failure undoes only this record
+            _, outcome = upsert.case_upsert(
+                actor=request.user, urn=key, data=data, known_absent=key not in seen
+            )
         except Exception as exc:
             api_exc = exc if isinstance(exc, exceptions.APIException) else to_api_exception(exc)
             if api_exc is None:

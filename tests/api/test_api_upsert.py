@@ -90,15 +90,111 @@ def test_put_refuses_changes_no_service_makes_and_writes_nothing(api_a):
     response = put(
         api_a,
         "UP-5",
-        body(risk_level="standard", offences=[{"offence_type": "OAPA-47", "committed_on": "2026-02-19"}]),
+        body(
+            risk_level="standard",
+            police_perpetrated=True,
+            offences=[{"offence_type": "OAPA-47", "committed_on": "2026-02-19"}],
+        ),
     )
     assert response.status_code == 400
     fields = {e["field"] for e in response.json()["errors"]}
-    assert fields == {"risk_level", "offences"}
+    assert fields == {"police_perpetrated", "offences"}
     assert all(e["message"] for e in response.json()["errors"])
     after = put(api_a, "UP-5", body())
     assert after["X-JJP-Result"] == "unchanged" and after["ETag"] == before
     assert Case.objects.get(urn="UP-5").offences.count() == 1
+    assert Case.objects.get(urn="UP-5").risk_level == "high"
+
+
+# -- corrections (case_update) ---------------------------------------------------------------------------------
+
+
+def test_put_corrects_the_details_through_case_update(api_a):
+    etag = put(api_a, "FIX-1", body())["ETag"]
+    response = put(
+        api_a,
+        "FIX-1",
+        body(risk_level="medium", summary="DASH reviewed.", children_in_household=True),
+        HTTP_IF_MATCH=etag,
+    )
+    assert response.status_code == 200, response.content
+    assert response["X-JJP-Result"] == "updated" and response["ETag"] != etag
+    data = response.json()
+    assert (data["risk_level"], data["summary"]) == ("medium", "DASH reviewed.")
+    assert data["flags"]["children_in_household"] is True
+    case = Case.objects.get(urn="FIX-1")
+    event = CaseEvent.objects.get(case=case, kind="case_updated")
+    assert set(event.data["changed"]) == {"risk_level", "summary", "children_in_household"}
+    assert case.clocks.open().filter(kind="operation_encompass").exists()
+    again = put(
+        api_a, "FIX-1", body(risk_level="medium", summary="DASH reviewed.", children_in_household=True)
+    )
+    assert again["X-JJP-Result"] == "unchanged"
+
+
+def test_put_moves_the_investigation_clock_with_the_date_reported(api_a):
+    put(api_a, "FIX-2", body())
+    due = Clock.objects.get(case__urn="FIX-2", kind="investigation").due_on
+    response = put(api_a, "FIX-2", body(reported_on="2026-02-25"))
+    assert response.status_code == 200, response.content
+    case = Case.objects.get(urn="FIX-2")
+    assert case.reported_on == datetime.date(2026, 2, 25)
+    moved = case.clocks.open().get(kind="investigation")
+    assert moved.due_on == due + datetime.timedelta(days=5)
+    assert case.clocks.get(kind="investigation", state="superseded").due_on == due
+    shown = {c["kind"]: c["due_on"] for c in response.json()["clocks"] if c["state"] != "superseded"}
+    assert shown["investigation"] == moved.due_on.isoformat()
+
+
+def test_put_moves_the_time_limits_with_the_domestic_abuse_flag(api_a):
+    offences = [{"offence_type": "OAPA-47", "committed_on": "2026-02-19"}]
+    put(api_a, "FIX-3", body(offences=offences))
+    assert Clock.objects.filter(case__urn="FIX-3", kind="stl_common_assault", stopped_on=None).exists()
+    response = put(api_a, "FIX-3", body(offences=offences, domestic_abuse=False))
+    assert response.status_code == 200, response.content
+    assert not Clock.objects.filter(case__urn="FIX-3", kind="stl_common_assault", stopped_on=None).exists()
+
+
+def test_a_correction_not_allowed_at_this_stage_is_409_and_writes_nothing(api_a):
+    put(api_a, "FIX-4", body())
+    referred = api_a.post("/api/v1/cases/FIX-4/referrals/", {"received_on": "2026-03-02"}, format="json")
+    assert referred.status_code == 201, referred.content
+    before = api_a.get("/api/v1/cases/FIX-4/")["ETag"]
+    response = put(api_a, "FIX-4", body(reported_on="2026-02-25", risk_level="medium"))
+    assert response.status_code == 409, response.content
+    assert "date reported" in response.json()["errors"][0]["message"]
+    assert api_a.get("/api/v1/cases/FIX-4/")["ETag"] == before
+    assert Case.objects.get(urn="FIX-4").risk_level == "high"
+    # The risk level alone is still correctable once the case is with CPS.
+    assert put(api_a, "FIX-4", body(risk_level="medium"))["X-JJP-Result"] == "updated"
+
+
+def test_a_put_that_fails_half_way_leaves_nothing_half_saved(api_a):
+    put(api_a, "FIX-5", body())
+    before = api_a.get("/api/v1/cases/FIX-5/")["ETag"]
+    offences = [*body()["offences"], {"offence_type": "CA03-127", "committed_on": "2026-02-23"}]
+    # The correction goes first and succeeds; the new offence is after the corrected report date: refused.
+    response = put(api_a, "FIX-5", body(risk_level="medium", reported_on="2026-02-21", offences=offences))
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "offences[1].committed_on"
+    case = Case.objects.get(urn="FIX-5")
+    assert (case.risk_level, case.reported_on) == ("high", datetime.date(2026, 2, 20))
+    assert not CaseEvent.objects.filter(case=case, kind="case_updated").exists()
+    assert api_a.get("/api/v1/cases/FIX-5/")["ETag"] == before
+
+
+def test_a_correction_with_a_stale_if_match_is_412(api_a):
+    etag = put(api_a, "FIX-6", body())["ETag"]
+    assert put(api_a, "FIX-6", body(risk_level="medium"), HTTP_IF_MATCH=etag).status_code == 200
+    stale = put(api_a, "FIX-6", body(risk_level="standard"), HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412 and stale.json()["current"]["risk_level"] == "medium"
+    assert Case.objects.get(urn="FIX-6").risk_level == "medium"
+
+
+def test_a_read_only_client_cannot_correct(api_a, api_a_read):
+    put(api_a, "FIX-7", body())
+    assert put(api_a_read, "FIX-7", body(risk_level="medium")).status_code == 403
+    assert Case.objects.get(urn="FIX-7").risk_level == "high"
 
 
 def test_fields_left_out_are_left_as_they_are(api_a):
@@ -218,7 +314,7 @@ def test_bulk_upsert_gives_a_result_per_record_and_a_bad_record_fails_alone(api_
         {**body(offences=[{"offence_type": "CJA88-39", "committed_on": "2027-01-01"}]), "urn": "BULK-BAD"},
         {"urn": "BULK-SHAPE", "offences": "none"},
         "not an object",
-        {**body(risk_level="standard"), "urn": "BULK-OLD"},
+        {**body(police_perpetrated=True), "urn": "BULK-OLD"},
         {**body(), "urn": "BULK-2"},
     ]
     response = api_a.post("/api/v1/cases/bulk/", {"cases": records}, format="json")
@@ -237,7 +333,7 @@ def test_bulk_upsert_gives_a_result_per_record_and_a_bad_record_fails_alone(api_
     ]
     assert results[2]["errors"][0]["field"] == "offences[0].committed_on"
     assert {e["field"] for e in results[3]["errors"]} == {"reported_on", "offences"}
-    assert results[5]["errors"][0]["field"] == "risk_level"
+    assert results[5]["errors"][0]["field"] == "police_perpetrated"
     assert set(Case.objects.filter(urn__startswith="BULK").values_list("urn", flat=True)) == {
         "BULK-OLD",
         "BULK-1",

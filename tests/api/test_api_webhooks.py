@@ -11,6 +11,8 @@ import threading
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
+from django.utils import timezone
 
 from cases import webhooks
 from cases.models import CaseEvent, WebhookDelivery, WebhookEndpoint
@@ -172,6 +174,11 @@ def test_a_restricted_case_is_never_sent(endpoint, dispatched, oic_a, supervisor
     assert webhooks.enqueue_for_case_event(CaseEvent.objects.get(case=case, kind="decision")) == []
 
 
+def make_due(pk: int) -> None:
+    """Skip the backoff: the row's next attempt is due now."""
+    WebhookDelivery.objects.filter(pk=pk).update(next_attempt_at=timezone.now())
+
+
 def test_failures_are_retried_until_dead(endpoint, receiver, dispatched, decided):
     receiver.status = 500
     (pk,) = webhooks.enqueue_for_case_event(decided)
@@ -180,10 +187,35 @@ def test_failures_are_retried_until_dead(endpoint, receiver, dispatched, decided
     assert (delivery.attempts, delivery.response_code) == (1, 500)
     assert "HTTP 500" in delivery.last_error
     for _ in range(webhooks.MAX_ATTEMPTS - 2):
+        make_due(pk)
         assert webhooks.deliver(pk) == "failed"
+    make_due(pk)
     assert webhooks.deliver(pk) == "dead"
+    assert WebhookDelivery.objects.get(pk=pk).next_attempt_at is None
     assert webhooks.deliver(pk) == "skipped"
     assert len(receiver.requests) == webhooks.MAX_ATTEMPTS
+
+
+def test_a_failure_stores_when_the_next_attempt_is_due_and_not_before(
+    endpoint, receiver, dispatched, decided
+):
+    receiver.status = 503
+    (pk,) = webhooks.enqueue_for_case_event(decided)
+    created = WebhookDelivery.objects.get(pk=pk)
+    assert created.next_attempt_at is not None and created.next_attempt_at <= timezone.now()
+    before = timezone.now()
+    assert webhooks.deliver(pk) == "failed"
+    failed = WebhookDelivery.objects.get(pk=pk)
+    assert 30 <= (failed.next_attempt_at - before).total_seconds() <= 40
+    assert 29 <= webhooks.retry_countdown(pk) <= 40
+    # A second task for the row (a late retry and the pump's both) before the backoff is over sends nothing.
+    assert webhooks.deliver(pk) == "skipped"
+    assert len(receiver.requests) == 1
+    receiver.status = 200
+    make_due(pk)
+    assert webhooks.deliver(pk) == "delivered"
+    delivered = WebhookDelivery.objects.get(pk=pk)
+    assert (delivered.attempts, delivered.next_attempt_at) == (2, None)
 
 
 @pytest.fixture
@@ -246,11 +278,87 @@ def test_overdue_clocks_are_sent_by_the_pump(endpoint, receiver, dispatched, cas
 def test_the_pump_requeues_a_pending_delivery_whose_task_was_lost(endpoint, dispatched, decided):
     (pk,) = webhooks.enqueue_for_case_event(decided)
     dispatched.clear()
-    WebhookDelivery.objects.filter(pk=pk).update(
-        created_at=decided.occurred_at - datetime.timedelta(minutes=5)
-    )
     webhooks.pump()
-    assert pk in dispatched
+    assert pk not in dispatched  # just written: its task is on its way
+    WebhookDelivery.objects.filter(pk=pk).update(next_attempt_at=F("next_attempt_at") - webhooks.STUCK_AFTER)
+    webhooks.pump()
+    assert dispatched.count(pk) == 1
+    webhooks.pump()  # claimed by the first pump: not queued again until that task is overdue in its turn
+    assert dispatched.count(pk) == 1
+
+
+def failed_once(
+    endpoint, decided, *, ago: datetime.timedelta, attempts: int = 1, **fields
+) -> WebhookDelivery:
+    """A row after a failed attempt whose retry (in the broker) was lost."""
+    (pk,) = webhooks.enqueue_for_case_event(decided)
+    WebhookDelivery.objects.filter(pk=pk).update(
+        status="failed",
+        attempts=attempts,
+        last_error="The endpoint answered HTTP 503.",
+        next_attempt_at=timezone.now() - ago,
+        **fields,
+    )
+    return WebhookDelivery.objects.get(pk=pk)
+
+
+def test_the_pump_requeues_a_failed_delivery_whose_retry_was_lost(endpoint, receiver, dispatched, decided):
+    delivery = failed_once(endpoint, decided, ago=webhooks.STUCK_AFTER + datetime.timedelta(seconds=1))
+    dispatched.clear()
+    webhooks.pump()
+    assert dispatched.count(delivery.pk) == 1
+    assert webhooks.deliver(delivery.pk) == "delivered"
+    assert WebhookDelivery.objects.get(pk=delivery.pk).attempts == 2
+    assert len(receiver.requests) == 1
+
+
+def test_the_pump_leaves_a_retry_that_is_not_overdue_to_the_broker(endpoint, dispatched, decided):
+    delivery = failed_once(endpoint, decided, ago=webhooks.STUCK_AFTER - datetime.timedelta(seconds=10))
+    dispatched.clear()
+    webhooks.pump()
+    assert delivery.pk not in dispatched
+
+
+def test_the_pump_requeues_a_row_from_before_next_attempt_at_by_its_age(endpoint, dispatched, decided):
+    old = failed_once(endpoint, decided, ago=datetime.timedelta(0))
+    WebhookDelivery.objects.filter(pk=old.pk).update(
+        next_attempt_at=None, created_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    dispatched.clear()
+    webhooks.pump()
+    assert dispatched.count(old.pk) == 1
+
+
+def test_the_pump_gives_up_on_a_row_that_used_every_attempt(endpoint, dispatched, decided):
+    # The last attempt's worker was killed: no outcome recorded, no attempt left.
+    delivery = failed_once(endpoint, decided, ago=datetime.timedelta(hours=1), attempts=webhooks.MAX_ATTEMPTS)
+    dispatched.clear()
+    webhooks.pump()
+    assert delivery.pk not in dispatched
+    delivery.refresh_from_db()
+    assert delivery.status == "dead" and delivery.next_attempt_at is None
+    assert "giving up" in delivery.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pumps_at_once_queue_a_lost_row_once(endpoint, dispatched, decided):
+    """The second pump skips rows the first holds locked (SKIP LOCKED), then finds them claimed."""
+    from django.db import connections
+
+    delivery = failed_once(endpoint, decided, ago=datetime.timedelta(hours=1))
+    dispatched.clear()
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:  # a concurrent pump holding the row (between its claim and commit)
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT 1 FROM cases_webhookdelivery WHERE id = %s FOR UPDATE", [delivery.pk])
+            webhooks.pump()
+            assert delivery.pk not in dispatched  # skipped, not waited for
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+    webhooks.pump()  # the other pump gave it up: this one claims it
+    assert dispatched.count(delivery.pk) == 1
 
 
 def test_replay_sends_the_event_again_as_a_new_logged_delivery(endpoint, receiver, dispatched, decided):

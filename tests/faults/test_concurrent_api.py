@@ -182,19 +182,12 @@ def test_twenty_clients_updating_one_case_lose_no_update_and_the_history_is_comp
     assert Clock.objects.filter(offence_id__in=won_ids, kind="stl").count() == len(wins)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG cases/api/views.py CaseDetailView.get / cases/api/base.py represent(): the representation is "
-    "read by several statements under READ COMMITTED (the case, then offences, suspects, clocks, ... by "
-    "prefetch), so a write committing in between gives a GET that mixes two versions, with an ETag of no "
-    "version that existed (harmless for If-Match: that client gets a 412; but the body is inconsistent, e.g. "
-    "a new offence with the old changed_at). Fix: read it in one snapshot: in GET, "
-    "`with transaction.atomic():` + `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ` before represent().",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_read_during_a_write_returns_a_version_that_existed(oic_a, tmp_path):
     """Deterministic: the test holds a lock on the offences table, so the GET stops after reading the case row
-    and before its offences; the test then adds an offence and commits, and the GET goes on."""
+    and before its offences; the test then adds an offence and commits, and the GET goes on. It reads in one
+    REPEATABLE READ snapshot (cases/api/views.py ``snapshot``), so it answers the version before the write,
+    whole, and the ETag names that body."""
     case = CaseFactory(actor=oic_a, urn="FLT-TORN", today=TODAY)
     _, token = api_client_create(force_code="GMP", name="Torn reader", scope="read")
     session = requests.Session()

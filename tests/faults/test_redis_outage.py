@@ -14,6 +14,7 @@ import pytest
 import requests
 from django.db.models import F
 from django.test import Client
+from django.utils import timezone
 
 from cases import alerts, ledger
 from cases.api.clients import api_client_create
@@ -221,9 +222,13 @@ def test_web_and_api_work_with_redis_stopped_and_alerts_go_out_once_when_it_retu
         assert smtp.inbox.alert_ids() == [a.pk for a in waiting]
         assert all(a.attempts == 1 for a in Alert.objects.all())
 
-        # Webhooks: the pump re-queues a pending row whose task was lost once it is two minutes old. Age the rows
-        # instead of waiting, then run the pump on the worker: each event reaches the force system once.
-        WebhookDelivery.objects.update(created_at=F("created_at") - datetime.timedelta(minutes=3))
+        # Webhooks: the pump re-queues a pending row whose task was lost once its attempt is two minutes overdue.
+        # Age the rows instead of waiting, then run the pump on the worker: each event reaches the force system
+        # once.
+        WebhookDelivery.objects.update(
+            created_at=F("created_at") - datetime.timedelta(minutes=3),
+            next_attempt_at=F("next_attempt_at") - datetime.timedelta(minutes=3),
+        )
         send_task(redis.url(), "cases.tasks.webhooks_pump")
         wait_until(
             lambda: WebhookDelivery.objects.filter(status="delivered").count() == 2, 30, "webhooks delivered"
@@ -268,16 +273,10 @@ def test_a_decision_with_the_broker_down_answers_promptly(outage, receiver, caps
         redis.start()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG cases/webhooks.py pump(): it re-queues only pending rows never tried (attempts=0). A delivery "
-    "that failed once waits for its retry in the broker (Celery countdown); when Redis loses it (restart "
-    "without persistence, failover) nothing queues it again and the row stays 'failed' for ever. Fix: store "
-    "next_attempt_at on WebhookDelivery (as Alert does) and let the pump re-queue failed rows whose retry is "
-    "overdue, below MAX_ATTEMPTS.",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_webhook_whose_retry_was_lost_with_redis_is_sent_again(outage, receiver):
+    """A delivery that failed once waits for its retry in the broker (a Celery countdown); Redis restarts
+    empty and the retry is gone. The pump finds the row by its overdue ``next_attempt_at`` and sends it."""
     redis = outage["redis"]
     redis.start()
     today = ledger.london_today()
@@ -287,8 +286,9 @@ def test_a_webhook_whose_retry_was_lost_with_redis_is_sent_again(outage, receive
     endpoint = WebhookEndpoint.objects.create(
         organisation=force, url=receiver.url, secret="s" * 40, events=[]
     )
-    # What a first failed attempt leaves: the row failed after one attempt, its retry waiting in the broker.
-    WebhookDelivery.objects.create(
+    # What a first failed attempt leaves: the row failed after one attempt, its retry waiting in the broker
+    # (due an hour ago: the broker lost it).
+    lost = WebhookDelivery.objects.create(
         endpoint=endpoint,
         case=case,
         event="referral.returned",
@@ -297,6 +297,7 @@ def test_a_webhook_whose_retry_was_lost_with_redis_is_sent_again(outage, receive
         status="failed",
         attempts=1,
         last_error="The endpoint answered HTTP 503.",
+        next_attempt_at=timezone.now() - datetime.timedelta(hours=1),
     )
     WebhookDelivery.objects.update(created_at=F("created_at") - datetime.timedelta(hours=1))
     redis.stop()
@@ -308,5 +309,11 @@ def test_a_webhook_whose_retry_was_lost_with_redis_is_sent_again(outage, receive
         wait_until(
             lambda: WebhookDelivery.objects.filter(status="delivered").exists(), 5, "the delivery to be sent"
         )
+        # A second pump finds nothing to send again.
+        send_task(redis.url(), "cases.tasks.webhooks_pump")
+        wait_until(lambda: worker.succeeded("cases.tasks.webhooks_pump") == 2, 30, "the second pump to run")
     finally:
         worker.stop()
+    lost.refresh_from_db()
+    assert (lost.status, lost.attempts, lost.next_attempt_at) == ("delivered", 2, None)
+    assert receiver.keys() == ["case_event:lost-retry"]
