@@ -161,11 +161,13 @@ def _access_log(
 
 def encompass_clock_ensure(case: Case, *, today: datetime.date | None = None) -> Clock | None:
     """Operation Encompass for a household: a case with children in the household needs the school told before
-    the next school day. Opens the case's household clock once (none if a notification is already recorded).
+    the next school day. Opens the case's household clock once (none if a notification is already recorded; again
+    if the last one was cancelled because the household was corrected to have no children).
     Called by ``victim_add``; ``cases.services.case_create`` should call it too (see docs/victims.md)."""
     if not case.children_in_household:
         return None
-    if case.clocks.filter(kind=Clock.Kind.OPERATION_ENCOMPASS, victim__isnull=True).exists():
+    household = case.clocks.filter(kind=Clock.Kind.OPERATION_ENCOMPASS, victim__isnull=True)
+    if household.exclude(state=Clock.State.CANCELLED).exists():
         return None
     if case.encompass_notifications.exists():
         return None

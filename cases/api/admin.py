@@ -60,6 +60,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "response_code",
+        "next_attempt_at",
         "delivered_at",
     )
     list_filter = ("status", "event")

@@ -4,6 +4,8 @@ state change, calling the same service as the web form)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from django.db import models, transaction
@@ -28,6 +30,22 @@ from .permissions import ClientScopePermission
 from .queries import case_for_representation
 from .serializers import CaseSerializer, StepResultSerializer, etag_for
 from .throttling import ReadThrottle, WriteThrottle
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[None]:
+    """Read in one consistent snapshot: a read-only REPEATABLE READ transaction, so every statement (the case,
+    then its offences, suspects, clocks, ... by prefetch) sees the database as of the first one, and a write
+    committing in between is either wholly in the representation or wholly out of it. Inside a transaction
+    already (a test's, or a caller's), it reads in that one."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with conn.cursor() as cursor:  # must be the transaction's first statement
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 class ApiMixin:
@@ -193,7 +211,8 @@ class CaseStepView(ApiView):
             serializer.is_valid(raise_exception=True)
             check_if_match(request, case)
             obj = self.perform(request, case, dict(serializer.validated_data), **kwargs)
-        data, etag = represent(request, case.pk)
+        with snapshot():
+            data, etag = represent(request, case.pk)
         return Response({"id": obj.pk, "case": data}, status=self.success_status, headers={"ETag": etag})
 
 

@@ -4,11 +4,8 @@ outcome, offence, first qualifying report, progress to court). Thin: reads start
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -35,6 +32,7 @@ from .base import (
     error_responses,
     find_case,
     represent,
+    snapshot,
     step_schema,
 )
 from .errors import error_items, flatten, to_api_exception
@@ -175,22 +173,6 @@ class CaseDetailView(ApiView):
             status=status.HTTP_201_CREATED if outcome == upsert.CREATED else status.HTTP_200_OK,
             headers={"ETag": etag, "X-JJP-Result": outcome},
         )
-
-
-@contextlib.contextmanager
-def snapshot() -> Iterator[None]:
-    """Read in one consistent snapshot: a read-only REPEATABLE READ transaction, so every statement (the case,
-    then its offences, suspects, clocks, ... by prefetch) sees the database as of the first one, and a write
-    committing in between is either wholly in the representation or wholly out of it. Inside a transaction
-    already (a test's, or a caller's), it reads in that one."""
-    conn = transaction.get_connection()
-    if conn.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        with conn.cursor() as cursor:  # must be the transaction's first statement
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
 
 
 MAX_BULK = 500

@@ -141,6 +141,9 @@ def test_children_in_the_household_open_and_cancel_the_encompass_clock(oic_a, ca
     case_update(actor=oic_a, case=case_a, changes={"children_in_household": False}, today=TODAY)
     clock.refresh_from_db()
     assert clock.state == Clock.State.CANCELLED
+    # Corrected back: the school still has to be told, so a new household clock opens.
+    case_update(actor=oic_a, case=case_a, changes={"children_in_household": True}, today=TODAY)
+    assert case_a.clocks.open().filter(kind=Clock.Kind.OPERATION_ENCOMPASS, victim__isnull=True).count() == 1
 
 
 def test_the_summary_gets_the_language_check(oic_a, case_a):
