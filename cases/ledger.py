@@ -141,13 +141,26 @@ def clock_open(
     clock.save()
     _derived_refresh([clock])
     if clock.state != Clock.State.RUNNING:
-        ClockEvent.objects.get_or_create(
-            clock=clock,
-            to_state=clock.state,
-            crossed_on=today,
-            defaults={"case": case, "kind": kind, "from_state": Clock.State.RUNNING},
-        )
+        _crossing_record(clock, from_state=Clock.State.RUNNING, on=today)
     return clock
+
+
+def _crossing_record(clock: Clock, *, from_state: str, on: datetime.date) -> None:
+    """Record a clock crossing into its current state on ``on``, once (one INSERT ... ON CONFLICT DO NOTHING on
+    (clock, state, day), as the sweep does)."""
+    ClockEvent.objects.bulk_create(
+        [
+            ClockEvent(
+                clock=clock,
+                case_id=clock.case_id,
+                kind=clock.kind,
+                from_state=from_state,
+                to_state=clock.state,
+                crossed_on=on,
+            )
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _derived_refresh(changed: Iterable[Clock]) -> None:
@@ -200,12 +213,7 @@ def clocks_recompute(qs: Iterable[Clock], *, today: datetime.date | None = None)
                 update_fields=["due_on", "due_at", "warn_on", "state", "previous_state", "state_changed_at"]
             )
             if state != old_state and state != Clock.State.RUNNING:
-                ClockEvent.objects.get_or_create(
-                    clock=clock,
-                    to_state=state,
-                    crossed_on=today,
-                    defaults={"case": clock.case, "kind": clock.kind, "from_state": old_state},
-                )
+                _crossing_record(clock, from_state=old_state, on=today)
             moved.append(clock)
             changed += 1
     _derived_refresh(moved)
@@ -216,7 +224,8 @@ def stl_clocks_sync(case: Case, *, today: datetime.date | None = None) -> None:
     """Make the case's open STL clocks match its offences: one per summary-only offence, one common-assault
     clock per assault that could be reduced to common assault in a domestic abuse case."""
     wanted: set[tuple[str, int]] = set()
-    for offence in case.offences.select_related("offence_type"):
+    offences = {o.pk: o for o in case.offences.select_related("offence_type")}
+    for offence in offences.values():
         otype = offence.offence_type
         if otype.stl_regime != OffenceType.StlRegime.NONE:
             wanted.add((Clock.Kind.STL, offence.pk))
@@ -230,8 +239,8 @@ def stl_clocks_sync(case: Case, *, today: datetime.date | None = None) -> None:
         if key not in wanted:
             clock_stop(clock, on=today or london_today(), outcome=Clock.State.CANCELLED)
     clocks_recompute([c for k, c in existing.items() if k in wanted], today=today)
-    for kind, offence_id in wanted - existing.keys():
-        offence = case.offences.select_related("offence_type").get(pk=offence_id)
+    for kind, offence_id in sorted(wanted - existing.keys()):
+        offence = offences[offence_id]
         label = (
             offence.offence_type.title
             if kind == Clock.Kind.STL
