@@ -1,19 +1,21 @@
 #!/usr/bin/env python
-"""Benchmark 2: alert detection and the daily digests for every user, at 10^4 and 10^6 cases.
+"""Benchmark 2: alert detection and the daily digests for every person, at two sizes (10^4 or 10^3, and 10^6).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/jjp_bench_scale JJP_LOCAL_RUN=1 \\
-        .venv/bin/python bench/alerts.py --sizes 10000 1000000 --repeats 3
+        flock /tmp/bench.lock .venv/bin/python bench/alerts.py --sizes 10000 1000000 --repeats 3
 
-Uses the data sets of ``bench/dataset.py`` (databases ``jjp_bench_scale_10k`` and ``_1m``). For each size, each
-repeat (sizes alternate): the alert outbox is emptied, then in a fresh child process ``alerts.alerts_detect``
-(immediate alerts and escalations) and, in another, ``alerts.digests_build`` (the 07:00 digest for every person
-with something to say), both for the data set's day T at 07:30 London. Each child reports wall seconds, the
-number of queries (counted by an execute wrapper), the rows written, and its peak RSS. One more run per size
-counts the queries with ``CaptureQueriesContext`` (the official count; it must equal the wrapper's). At the
-largest size the main queries are run under ``EXPLAIN (ANALYZE, BUFFERS)`` and the scans of the big tables
-are listed. Rewrites the "## Alerts at scale" section of docs/performance.md.
-
-It empties ``cases_alert`` in the data set databases (nothing else is changed).
+Uses the data sets of ``bench/dataset.py`` (databases ``jjp_bench_scale_10k``, ``_1k``, ``_1m``) without writing to
+them: each is first copied to a scratch database ``<data set>_alerts`` (``CREATE DATABASE ... TEMPLATE ...
+STRATEGY FILE_COPY``, which needs no other connection on the data set: it waits and retries), and the copies are
+dropped at the end (``--keep`` leaves them). For each size, each repeat (sizes alternate): the copy's outbox is
+emptied, then fresh child processes run ``alerts.alerts_detect`` (immediate alerts and escalations), the same
+again with the outbox full (the steady state of a run every five minutes: nothing new to write), and
+``alerts.digests_build`` (the 07:00 digest for every person with something to say), all for the data set's day T
+at 07:30 London. Each child reports wall seconds, the SQL statements (an execute wrapper; the digests' COPY is
+not an execute and is not counted), the rows written and its peak RSS. One more run per size counts the queries
+with ``CaptureQueriesContext``. At the largest size every statement is run under ``EXPLAIN (ANALYZE, BUFFERS)``
+(the INSERTs in a transaction rolled back) and the scans of the big tables are listed. Rewrites the "## Alerts at
+scale" section of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -28,16 +30,27 @@ from contextlib import closing
 
 from common import (
     admin_connect,
+    check_bench_name,
     doc_header,
     log,
     median,
     require_dataset,
     run_child,
+    url_for,
     write_section,
 )
 
 HEADING = "## Alerts at scale: detection and daily digests"
-BIG_TABLES = ("cases_clock", "cases_case", "cases_clockevent", "cases_alert", "charging_chargingreferral")
+BIG_TABLES = (
+    "cases_clock",
+    "cases_case",
+    "cases_clockevent",
+    "cases_alert",
+    "charging_chargingreferral",
+    "cases_user",
+)
+STEPS = ("detect", "redetect", "digests")
+STEP_NAMES = {"detect": "detection", "redetect": "detection again (nothing new)", "digests": "digests"}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -56,35 +69,21 @@ def child(what: str, today: datetime.date, capture: bool, budget: float) -> None
     from zoneinfo import ZoneInfo
 
     from django.db import connection
+    from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
 
     from cases import alerts, ledger
     from cases.models import Alert, User
 
     now = datetime.datetime.combine(today, datetime.time(7, 30), tzinfo=ZoneInfo("Europe/London"))
-    # Warm up: imports, rules and calendar, templates (the first render compiles them).
+    # Warm up: imports, rules and calendar, templates (the first render compiles them), the SQL text.
     ledger.sync_rules()
     alerts._render("digest", {"subject": "", "today": today, "count": 0, "sections": []})
-    # The work to do: one iteration per (source, candidate person); digests: one per candidate person.
-    if what == "detect":
-        sources = [*alerts._sources(today, now), alerts._escalation_source(today)]
-        planned = sum(
-            alerts._candidate_users(s.clocks, escalation=s.threshold == "escalation").count() for s in sources
-        )
-    else:
-        planned = alerts._digest_candidates(today).count()
+    for threshold in alerts.DETECTED:
+        alerts.detect_sql(threshold)
     rss_before = peak_rss_mib()
     before = Alert.objects.count()
     count = 0
-    done = 0
-    allowed = alerts._allowed
-
-    def counting_allowed(user, threshold):  # noqa: ANN001, ANN202 - instrumentation: one call per iteration
-        nonlocal done
-        done += 1
-        return allowed(user, threshold)
-
-    alerts._allowed = counting_allowed
     t0 = time.perf_counter()
 
     def counter(execute, sql, params, many, context):  # noqa: ANN001 - Django's execute wrapper signature
@@ -94,10 +93,11 @@ def child(what: str, today: datetime.date, capture: bool, budget: float) -> None
         count += 1
         return execute(sql, params, many, context)
 
-    run = alerts.alerts_detect if what == "detect" else alerts.digests_build
-    kwargs = {"today": today, "now": now} if what == "detect" else {"now": now}
+    run = alerts.digests_build if what == "digests" else alerts.alerts_detect
+    kwargs = {"now": now} if what == "digests" else {"today": today, "now": now}
     result: dict = {}
     finished = True
+    captured = None
     with connection.execute_wrapper(counter):
         try:
             if capture:
@@ -108,12 +108,11 @@ def child(what: str, today: datetime.date, capture: bool, budget: float) -> None
             else:
                 t0 = time.perf_counter()
                 result = run(**kwargs)
-                captured = None
         except BudgetExceeded:
             finished = False
-            captured = None
         seconds = time.perf_counter() - t0
     written = Alert.objects.count() - before
+    by_kind = dict(Alert.objects.order_by().values_list("threshold").annotate(n=Count("id")))
     print(
         json.dumps(
             {
@@ -123,8 +122,8 @@ def child(what: str, today: datetime.date, capture: bool, budget: float) -> None
                 "captured": captured,
                 "result": result,
                 "alerts": written,
-                "iterations": done,
-                "planned": planned,
+                "outbox": by_kind,
+                "recipients": Alert.objects.order_by().values("recipient").distinct().count(),
                 "rss_before": rss_before,
                 "rss_peak": peak_rss_mib(),
                 "staff": User.objects.filter(is_active=True, organisation__isnull=False)
@@ -136,74 +135,45 @@ def child(what: str, today: datetime.date, capture: bool, budget: float) -> None
 
 
 def child_explain(today: datetime.date) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of the main detection and digest queries, for typical recipients."""
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement detection and the digests run (the INSERTs rolled back)."""
     from common import setup_django
 
     setup_django()
-    import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from django.db import connection
-    from django.db.models import Exists, OuterRef
+    from django.db import connection, transaction
 
     from cases import alerts, ledger
-    from cases.models import Alert, Case, User
+    from cases.models import Organisation
 
     ledger.sync_rules()
-    now = dt.datetime.combine(today, dt.time(7, 30), tzinfo=ZoneInfo("Europe/London"))
-    # A busy OIC, a supervisor and a prosecutor of the largest force and its Area.
-    oic = (
-        User.objects.filter(roles__contains=["oic"], oic_cases__status="investigation")
-        .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("oic_cases"))
-        .order_by("-n")
-        .first()
-    )
-    supervisor = User.objects.filter(
-        roles__contains=["police_supervisor"], organisation=oic.organisation
-    ).first()
-    prosecutor = User.objects.filter(
-        roles__contains=["prosecutor"], organisation=oic.organisation.area
-    ).first()
+    now = datetime.datetime.combine(today, datetime.time(7, 30), tzinfo=ZoneInfo("Europe/London"))
     plans = []
 
-    def explain(name: str, qs) -> None:  # noqa: ANN001
-        sql, params = qs.query.sql_with_params()
-        with connection.cursor() as cur:
+    def explain(name: str, sql: str, params: dict) -> None:
+        with transaction.atomic(), connection.cursor() as cur:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             plans.append({"name": name, "plan": "\n".join(r[0] for r in cur.fetchall())})
+            transaction.set_rollback(True)
 
-    for label, user in (("OIC", oic), ("police supervisor", supervisor), ("prosecutor", prosecutor)):
+    for threshold in alerts.DETECTED:
         explain(
-            f"digest rows of one {label} ({user.username})",
-            alerts.clocks_for(user)
-            .filter(warn_on__lte=today)
-            .order_by("due_on", "case__urn", "pk")
-            .values("pk", "case_id", "case__urn", "kind", "due_on"),
+            f"detection, {threshold}",
+            alerts.detect_sql(threshold),
+            alerts.detect_params(threshold, today, now),
         )
-    explain("digest candidates (every person with something to say today)", alerts._digest_candidates(today))
-    sources = {s.threshold: s for s in alerts._sources(today, now)}
-    sources["escalation"] = alerts._escalation_source(today)
-    for threshold, source in sources.items():
-        # _candidate_users first reads the (force, Area, OIC) of the source's clocks: the query that scales.
-        refs = (
-            source.clocks.order_by()
-            .values_list("case__force_id", "case__cps_area_id", "case__oic_id")
-            .distinct()
-        )
-        explain(f"detection candidates, {threshold} (force, Area and OIC of the clocks)", refs)
-    for threshold, user in (("stl_14_days", prosecutor), ("overdue", prosecutor), ("escalation", supervisor)):
-        source = sources[threshold]
-        escalation = threshold == "escalation"
-        already = Alert.objects.filter(
-            recipient=user, clock=OuterRef("pk"), threshold=threshold, day=OuterRef("alert_day")
-        )
-        explain(
-            f"detection rows, {threshold}, one {user.roles[0].replace('_', ' ')}",
-            source.clocks.filter(alerts.clock_scope_q(user, escalation=escalation))
-            .filter(case__in=Case.objects.visible_to(user).values("pk"))
-            .exclude(Exists(already))
-            .values(*alerts._ROW_FIELDS),
-        )
+    explain(
+        "digest readers",
+        alerts.digest_readers_sql(),
+        alerts.sql_params(alert_roles=list(alerts.ALERT_ROLES), threshold=alerts.DIGEST, today=today),
+    )
+    forces = list(Organisation.objects.filter(kind="force").values_list("pk", flat=True))
+    areas = list(Organisation.objects.filter(kind="cps_area").values_list("pk", flat=True))
+    explain(
+        "digest items (every organisation, one stream)",
+        alerts.digest_items_sql(),
+        alerts.sql_params(today=today, forces=forces, areas=areas),
+    )
     print(json.dumps(plans))
 
 
@@ -212,9 +182,43 @@ def child_explain(today: datetime.date) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 
 
+def scratch_name(dataset_db: str) -> str:
+    return f"{dataset_db}_alerts"
+
+
+def make_scratch(dataset_db: str, attempts: int = 60) -> str:
+    """Copy the data set to a scratch database (dropped first if left over). The data set is never written."""
+    name = scratch_name(dataset_db)
+    check_bench_name(name)
+    with closing(admin_connect()) as conn, conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        for attempt in range(attempts):
+            try:
+                cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{dataset_db}" STRATEGY FILE_COPY')
+                break
+            except Exception as exc:  # noqa: BLE001 - someone is reading the data set: wait for them
+                if "being accessed by other users" not in str(exc) or attempt == attempts - 1:
+                    raise
+                log(f"{dataset_db} is in use; waiting to copy it ({attempt + 1}/{attempts})")
+                time.sleep(10)
+    return name
+
+
+def drop_scratch(name: str) -> None:
+    check_bench_name(name)
+    with closing(admin_connect()) as conn, conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
 def reset(db: str) -> None:
+    check_bench_name(db)
     with closing(admin_connect(db)) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE cases_alert")
+        cur.execute("VACUUM ANALYZE cases_alert")
+
+
+def analyze(db: str) -> None:
+    with closing(admin_connect(db)) as conn, conn.cursor() as cur:
         cur.execute("VACUUM ANALYZE cases_alert")
 
 
@@ -237,53 +241,6 @@ def seq_tables(nodes: list[str]) -> set[str]:
     return {node.split(" on ")[-1].split()[0] for node in nodes}
 
 
-ESCALATION_FANOUT_SQL = """
-WITH esc AS (
-    SELECT c.force_id, c.cps_area_id, k.side, count(*) AS n
-    FROM cases_clock k JOIN cases_case c ON c.id = k.case_id
-    WHERE k.stopped_on IS NULL AND k.kind NOT IN ('stl', 'stl_common_assault') AND k.due_on < %(cutoff)s
-      AND c.status NOT IN ('nfa', 'out_of_court', 'concluded')
-    GROUP BY 1, 2, 3
-), staff AS (
-    SELECT organisation_id, count(*) FILTER (WHERE 'police_supervisor' = ANY(roles)) AS supervisors,
-           count(*) FILTER (WHERE 'legal_manager' = ANY(roles)) AS legal_managers
-    FROM cases_user WHERE is_active AND email <> '' GROUP BY 1
-)
-SELECT coalesce(sum(esc.n), 0),
-       coalesce(sum(esc.n * CASE WHEN esc.side = 'police' THEN coalesce(f.supervisors, 0)
-                                 ELSE coalesce(a.legal_managers, 0) END), 0)
-FROM esc LEFT JOIN staff f ON f.organisation_id = esc.force_id LEFT JOIN staff a ON a.organisation_id = esc.cps_area_id
-"""
-
-
-def child_fanout(today: datetime.date) -> None:
-    """Open clocks due for escalation on T, and (clock, supervisor or legal manager) pairs: the escalation
-    alerts a first detection run writes (every supervisor of the force, every legal manager of the Area)."""
-    from common import setup_django
-
-    setup_django()
-    from django.db import connection
-
-    from cases import alerts, ledger
-
-    ledger.sync_rules()
-    cutoff = alerts.nth_working_day_back(
-        today, int(__import__("django.conf").conf.settings.JJP_ALERTS["escalate_after_working_days"])
-    )
-    with connection.cursor() as cur:
-        cur.execute(ESCALATION_FANOUT_SQL, {"cutoff": cutoff})
-        clocks, pairs = cur.fetchone()
-    print(json.dumps([int(clocks), int(pairs)]))
-
-
-def duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
@@ -291,120 +248,123 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=float, default=240, help="seconds a measurement may take before it is stopped"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copies of the data sets")
     parser.add_argument("--no-doc", action="store_true")
-    parser.add_argument("--child", choices=["detect", "digests", "explain", "fanout"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["detect", "redetect", "digests", "explain"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--today", type=datetime.date.fromisoformat, help=argparse.SUPPRESS)
     parser.add_argument("--capture", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "explain":
         return child_explain(args.today)
-    if args.child == "fanout":
-        return child_fanout(args.today)
     if args.child:
-        return child(args.child, args.today, args.capture, args.budget)
+        return child(
+            "detect" if args.child == "redetect" else args.child, args.today, args.capture, args.budget
+        )
 
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sizes = sorted(set(args.sizes))
     sets = {n: require_dataset(n) for n in sizes}
-    steps = ("detect", "digests")
-    runs: dict[tuple[int, str], list[dict]] = {(n, w): [] for n in sizes for w in steps}
+    scratch: dict[int, str] = {}
+    try:
+        for n in sizes:
+            t0 = time.perf_counter()
+            scratch[n] = make_scratch(sets[n]["db"])
+            log(f"N={n:,}: copied {sets[n]['db']} to {scratch[n]} in {time.perf_counter() - t0:.0f} s")
+        runs, captured, plans = measure(args, sizes, sets, scratch)
+    finally:
+        if not args.keep:
+            for name in scratch.values():
+                drop_scratch(name)
+    report(args, started, sizes, sets, runs, captured, plans)
+
+
+def measure(args, sizes, sets, scratch):  # noqa: ANN001, ANN201
+    runs: dict[tuple[int, str], list[dict]] = {(n, w): [] for n in sizes for w in STEPS}
     for rep in range(args.repeats):
         for n in sizes if rep % 2 == 0 else list(reversed(sizes)):
-            ds = sets[n]
-            reset(ds["db"])
-            for what in steps:
-                if runs[(n, what)] and not runs[(n, what)][0]["finished"]:
-                    continue  # it ran out of its budget once: its figures are the partial run's
-                budget = ["--budget", str(args.budget)]
-                r = run_child("alerts.py", ["--child", what, "--today", ds["today"], *budget], ds["url"])
+            db, today = scratch[n], sets[n]["today"]
+            reset(db)
+            for what in STEPS:
+                if what == "redetect":
+                    analyze(db)
+                r = run_child(
+                    "alerts.py",
+                    ["--child", what, "--today", today, "--budget", str(args.budget)],
+                    url_for(db),
+                )
                 runs[(n, what)].append(r)
                 log(
                     f"N={n:,} rep {rep + 1}/{args.repeats} {what}: {'' if r['finished'] else 'STOPPED after '}"
                     f"{r['seconds']:.1f} s, {r['statements']:,} statements, {r['alerts']:,} rows, "
-                    f"{r['iterations']:,}/{r['planned']:,} people, peak RSS {r['rss_peak']:.0f} MiB"
+                    f"peak RSS {r['rss_peak']:.0f} MiB"
                 )
-    # The official query count: CaptureQueriesContext (it also lists BEGIN and COMMIT), for the runs that finish.
+    # The official query count: CaptureQueriesContext, in one more run per size and step.
+    captured: dict[tuple[int, str], int | None] = {}
     for n in sizes:
-        ds = sets[n]
-        reset(ds["db"])
-        for what in steps:
-            if not runs[(n, what)][0]["finished"]:
-                continue
+        db, today = scratch[n], sets[n]["today"]
+        reset(db)
+        for what in STEPS:
             r = run_child(
                 "alerts.py",
-                ["--child", what, "--today", ds["today"], "--capture", "--budget", str(args.budget * 3)],
-                ds["url"],
+                ["--child", what, "--today", today, "--capture", "--budget", str(args.budget * 3)],
+                url_for(db),
             )
-            for m in runs[(n, what)]:
-                m["captured"] = r["captured"]
-            log(f"N={n:,} {what} with CaptureQueriesContext: {r['captured']:,} queries")
+            captured[(n, what)] = r["captured"]
+            log(f"N={n:,} {what} with CaptureQueriesContext: {r['captured']} queries")
     largest = sizes[-1]
-    fanout = {
-        n: run_child("alerts.py", ["--child", "fanout", "--today", sets[n]["today"]], sets[n]["url"])
-        for n in sizes
-    }
-    log(f"N={largest:,}: EXPLAIN (ANALYZE, BUFFERS) of the main queries")
+    reset(scratch[largest])
+    log(f"N={largest:,}: EXPLAIN (ANALYZE, BUFFERS) of every statement")
     plans = run_child(
-        "alerts.py", ["--child", "explain", "--today", sets[largest]["today"]], sets[largest]["url"]
+        "alerts.py", ["--child", "explain", "--today", sets[largest]["today"]], url_for(scratch[largest])
     )
-    reset(sets[largest]["db"])
+    return runs, captured, plans
 
-    # ---- report --------------------------------------------------------------------------------------------
+
+def report(args, started, sizes, sets, runs, captured, plans) -> None:  # noqa: ANN001
     header = (
         "| N | step | seconds (median) | finished | queries (CaptureQueriesContext) | SQL statements | rows written "
-        "| people processed / to process | statements per person | peak RSS MiB (after set-up) | staff |"
+        "| recipients | peak RSS MiB (after set-up) | staff |"
     )
-    lines = [header, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [header, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     summary: dict[tuple[int, str], dict] = {}
     for n in sizes:
-        for what in steps:
+        for what in STEPS:
             rs = runs[(n, what)]
             last = rs[-1]
             row = {
-                "finished": last["finished"],
+                "finished": all(r["finished"] for r in rs),
                 "seconds": median([r["seconds"] for r in rs]),
-                "captured": last.get("captured"),
+                "captured": captured.get((n, what)),
                 "statements": last["statements"],
                 "written": last["alerts"],
-                "done": last["iterations"],
-                "planned": last["planned"],
+                "recipients": last["recipients"],
+                "outbox": last["outbox"],
                 "rss": max(r["rss_peak"] for r in rs),
                 "rss_before": min(r["rss_before"] for r in rs),
                 "staff": last["staff"],
             }
-            row["per_person"] = row["statements"] / max(row["done"], 1)
-            row["projected_s"] = row["seconds"] * row["planned"] / max(row["done"], 1)
-            row["projected_rows"] = row["written"] * row["planned"] / max(row["done"], 1)
             summary[(n, what)] = row
-            captured = "-" if row["captured"] is None else f"{row['captured']:,}"
+            cap = "-" if row["captured"] is None else f"{row['captured']:,}"
             lines.append(
-                f"| {n:,} | {'detection' if what == 'detect' else 'digests'} | {row['seconds']:.1f} | "
+                f"| {n:,} | {STEP_NAMES[what]} | {row['seconds']:.1f} | "
                 f"{'yes' if row['finished'] else f'**no: stopped at the {args.budget:.0f} s budget**'} | "
-                f"{captured} | {row['statements']:,} | "
-                f"{row['written']:,} | {row['done']:,} / {row['planned']:,} | {row['per_person']:.2f} | "
+                f"{cap} | {row['statements']:,} | {row['written']:,} | {row['recipients']:,} | "
                 f"{row['rss']:.0f} ({row['rss_before']:.0f}) | {row['staff']:,} |"
             )
-    small = sizes[0]
+    small, largest = sizes[0], sizes[-1]
     verdicts = []
-    for what, name in (("detect", "detection"), ("digests", "digests")):
+    for what in STEPS:
         a, b = summary[(small, what)], summary[(largest, what)]
-        growth = (
-            f"{b['seconds']:.1f} s"
-            if b["finished"]
-            else f"stopped after {b['seconds']:.0f} s with {b['done']:,} of {b['planned']:,} people done: at that "
-            f"rate the whole run would take ~{duration(b['projected_s'])} (a lower bound when the rest fans out more, "
-            "as the escalations below do)"
-        )
-        stopped = "" if b["finished"] else " before it was stopped"
         verdicts.append(
-            f"**{name}**: {a['statements']:,} SQL statements at N={small:,} ({a['per_person']:.2f} per person "
-            f"processed, {a['planned']:,} people) -> {b['statements']:,}{stopped} "
-            f"at N={largest:,} ({b['per_person']:.2f} per person, {b['planned']:,} people to process); "
-            f"{a['seconds']:.1f} s -> {growth}; peak RSS {a['rss']:.0f} -> {b['rss']:.0f} MiB"
+            f"**{STEP_NAMES[what]}**: {a['statements']:,} -> {b['statements']:,} SQL statements from N={small:,} to "
+            f"N={largest:,}; {a['seconds']:.1f} s -> {b['seconds']:.1f} s"
+            f"{'' if b['finished'] else ' (stopped)'}; peak RSS {a['rss']:.0f} -> {b['rss']:.0f} MiB "
+            f"({b['rss'] - b['rss_before']:+.0f} MiB over set-up at N={largest:,})"
         )
-    fan = [
-        f"N={n:,}: {fanout[n][0]:,} open clocks overdue by 2+ working days -> {fanout[n][1]:,} escalation rows "
-        "(each goes to every police supervisor of the force, or every legal manager of the CPS Area)"
+    outbox = [
+        f"N={n:,}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary[(n, "digests")]["outbox"].items()))
         for n in sizes
     ]
     plan_lines = []
@@ -413,7 +373,7 @@ def main() -> None:
         seq = [s for s in found if s.startswith(("Seq Scan", "Parallel Seq Scan"))]
         m = re.search(r"Execution Time: ([\d.]+) ms", p["plan"])
         plan_lines.append(
-            f"- {p['name']} ({float(m.group(1)) if m else 0:.0f} ms): "
+            f"- {p['name']} ({float(m.group(1)) if m else 0:,.0f} ms): "
             + ("; ".join(f"`{s}`" for s in found) or "no scan of a big table")
             + (f" (**sequential scan** of {', '.join(sorted(seq_tables(seq)))})" if seq else "")
         )
@@ -422,7 +382,7 @@ def main() -> None:
         *lines,
         "",
     ]
-    out += verdicts + [""] + fan + [""] + plan_lines + [""]
+    out += verdicts + [""] + outbox + [""] + plan_lines + [""]
     for p in plans:
         out += [f"EXPLAIN (ANALYZE, BUFFERS): {p['name']}", p["plan"], ""]
     print("\n".join(out))
@@ -432,22 +392,23 @@ def main() -> None:
     doc.append(
         "- Data: the data sets of `bench/dataset.py` ("
         + ", ".join(f"{n:,} cases, T = {sets[n]['today']}" for n in sizes)
-        + "); staff scale with the cases (one OIC per 60 cases, a supervisor per 8 OICs, a prosecutor per 400 "
-        "referred cases), so the number of people to tell grows with the cases, as it would nationally."
+        + "), each copied to a scratch database first (the data sets are never written); staff scale with the "
+        "cases (one OIC per 60 cases, a supervisor per 8 OICs, a prosecutor per 400 referred cases), with line "
+        "managers set and the submissions accepted at triage allocated, so the people to tell grow with the cases."
     )
     doc.append(
         "- Method: per size and repeat (sizes alternate), the outbox `cases_alert` is emptied (the first run of a "
-        "day with nothing sent yet: the most work detection can have), then a fresh child process runs "
-        "`alerts_detect(today=T, now=T 07:30 London)` and another `digests_build(now=T 07:30 London)`. Median wall "
-        "seconds; SQL statements counted by an execute wrapper; queries with `CaptureQueriesContext` in an extra "
-        "run (its count includes the BEGIN/COMMIT pairs Django logs around each bulk insert); peak RSS of the "
-        f"child (`ru_maxrss`), with its value after set-up and warm-up in brackets. A run is stopped at "
-        f"{args.budget:.0f} s (an execute wrapper raises): its figures are then those of the part done, and the "
-        "time to finish is extrapolated from the rate of the part done (a rough guide, not a measurement)."
+        "day with nothing sent yet: the most work detection can have), then fresh child processes run "
+        "`alerts_detect(today=T, now=T 07:30 London)`, the same again with the outbox full (what every later run "
+        "of the day costs), and `digests_build(now=T 07:30 London)`. Median wall seconds; SQL statements counted "
+        "by an execute wrapper (the digests' one COPY is not an execute: add 1); queries with "
+        "`CaptureQueriesContext` in an extra run (it also lists what Django logs around the digests' "
+        "transaction); peak RSS of the child (`ru_maxrss`), with its value after set-up and warm-up in brackets. "
+        "Recipients: the distinct people in the outbox after the step."
     )
     doc += ["", *lines, ""]
     doc += [f"- {v}" for v in verdicts]
-    doc += [f"- Escalation fan-out, {f}" for f in fan]
+    doc += [f"- Outbox after detection and digests, {o}" for o in outbox]
     doc += ["", f"Query plans at N={largest:,} (`EXPLAIN (ANALYZE, BUFFERS)`, scans of the big tables):", ""]
     doc += plan_lines
     doc += ["", "<details><summary>plans</summary>", ""]

@@ -21,6 +21,7 @@ from .models import (
     OffenceType,
     Organisation,
     Person,
+    Role,
     SweepRun,
     User,
 )
@@ -136,12 +137,56 @@ class BankHolidayOverrideAdmin(admin.ModelAdmin):
             services.bank_holiday_override_remove(actor=request.user, day=obj.day)
 
 
+#: Who can be a line manager, by organisation kind: escalations of an OIC's (or triage officer's, or victim
+#: liaison officer's) deadlines go to a police supervisor, of a prosecutor's to a legal manager.
+LINE_MANAGER_ROLES = {"force": Role.POLICE_SUPERVISOR, "cps_area": Role.LEGAL_MANAGER}
+
+
+def line_managers(user: User) -> Any:
+    """The people ``user`` can report to: active police supervisors (legal managers) of their own organisation;
+    before they have one, every active supervisor and legal manager (the form checks the organisation)."""
+    people = User.objects.filter(is_active=True).exclude(pk=user.pk)
+    if user.organisation_id is None:
+        people = people.filter(roles__overlap=list(LINE_MANAGER_ROLES.values()))
+    else:
+        role = LINE_MANAGER_ROLES.get(user.organisation.kind)
+        people = people.filter(organisation_id=user.organisation_id, roles__contains=[role])
+    return people.select_related("organisation").order_by("organisation__name", "last_name", "first_name")
+
+
+class UserChangeForm(BaseUserAdmin.form):
+    """The line manager must be a supervisor (legal manager) of the user's own organisation: escalations go to
+    them, and only someone who sees the organisation's cases can act on them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "supervisor" in self.fields:
+            self.fields["supervisor"].queryset = line_managers(self.instance)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        supervisor = data.get("supervisor")
+        organisation = data.get("organisation", self.instance.organisation)
+        if supervisor is not None and organisation is not None:
+            role = LINE_MANAGER_ROLES.get(organisation.kind)
+            if supervisor.organisation_id != organisation.pk or role not in supervisor.roles:
+                self.add_error(
+                    "supervisor",
+                    f"Choose a {Role(role).label.lower()} of {organisation} (the escalations go to them).",
+                )
+        return data
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Organisation and roles", {"fields": ("organisation", "roles")}))
-    list_display = ("username", "email", "organisation", "roles", "is_active", "is_staff")
+    form = UserChangeForm
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("Organisation and roles", {"fields": ("organisation", "roles", "supervisor")}),
+    )
+    list_display = ("username", "email", "organisation", "roles", "supervisor", "is_active", "is_staff")
     list_filter = ("organisation__kind", "is_active", "is_staff")
-    list_select_related = ("organisation",)
+    list_select_related = ("organisation", "supervisor")
 
     def get_queryset(self, request: Any) -> Any:
         qs = super().get_queryset(request)

@@ -3,11 +3,19 @@ Loaded through ``cases/tasks.py`` (Celery's autodiscovery imports only ``tasks``
 
 Schedules (settings.CELERY_BEAT_SCHEDULE): detection every 5 minutes, delivery every minute, digests every 15
 minutes (the service itself decides whether it is a working day and past 07:00 London, so a beat schedule
-misfiring around a clock change cannot send early or twice)."""
+misfiring around a clock change cannot send early or twice).
+
+Delivery runs every minute, so one run stops claiming new alerts after ``DELIVER_BUDGET_SECONDS`` (the rest wait
+for the next run) and is stopped by Celery after ``DELIVER_SOFT_LIMIT_SECONDS`` (a mail server that accepts the
+connection and then hangs on every message): the alert it was sending stays claimed until the claim timeout and
+is sent again by a later run, with the same Message-ID."""
 
 from celery import shared_task
 
 from . import alerts
+
+DELIVER_BUDGET_SECONDS = 50
+DELIVER_SOFT_LIMIT_SECONDS = 120
 
 _RETRY = {
     "acks_late": True,
@@ -27,10 +35,15 @@ def detect_alerts() -> dict[str, int]:
     return counts
 
 
-@shared_task(name="cases.alert_tasks.deliver_alerts", **_RETRY)
+@shared_task(
+    name="cases.alert_tasks.deliver_alerts",
+    soft_time_limit=DELIVER_SOFT_LIMIT_SECONDS,
+    time_limit=DELIVER_SOFT_LIMIT_SECONDS + 30,
+    **_RETRY,
+)
 def deliver_alerts() -> dict[str, int]:
     """Send what is pending (a mail server that is down leaves rows failed, retried with backoff)."""
-    return alerts.alerts_deliver()
+    return alerts.alerts_deliver(stop_after=DELIVER_BUDGET_SECONDS)
 
 
 @shared_task(name="cases.alert_tasks.send_daily_digests", **_RETRY)

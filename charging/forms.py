@@ -105,6 +105,14 @@ class TriageForm(StepForm):
         widget=_radios([("1", "Accept"), ("0", "Return to police")]),
     )
     on = forms.DateField(widget=DateInput, label="Triage date")
+    prosecutor = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Allocate to",
+        empty_label="Me (if I am a prosecutor of this Area)",
+        help_text="The prosecutor who gets this submission's deadline alerts; their line manager its escalations. "
+        "Only when accepting.",
+    )
     reasons = forms.MultipleChoiceField(
         choices=TriageReason.choices,
         required=False,
@@ -113,6 +121,12 @@ class TriageForm(StepForm):
     )
     respond_by = forms.DateField(widget=DateInput, required=False, label="Police to respond by")
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        field = self.fields["prosecutor"]
+        field.queryset = services.area_prosecutors(case)
+        field.label_from_instance = lambda user: user.display_name
 
     @classmethod
     def refusal_detail(cls, case: Case, facts: dict[str, Any]) -> str:

@@ -14,10 +14,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from cases import ledger
-from cases.models import Case, Clock, Offence, Organisation, User
+from cases.models import Case, Clock, Offence, Organisation, Role, User
 from cases.rules import require
 from cases.services import (
     TransitionError,
@@ -158,6 +158,29 @@ def _lock_referral(referral: ChargingReferral) -> ChargingReferral:
     return ChargingReferral.objects.select_for_update().select_related("case").get(pk=referral.pk)
 
 
+def area_prosecutors(case: Case) -> QuerySet[User]:
+    """The prosecutors a submission of ``case`` can be allocated to: active prosecutors of its CPS Area."""
+    if case.cps_area_id is None:
+        return User.objects.none()
+    return User.objects.filter(
+        organisation_id=case.cps_area_id, roles__contains=[Role.PROSECUTOR], is_active=True
+    ).order_by("last_name", "first_name", "username")
+
+
+def _allocation(case: Case, *, actor: User, prosecutor: User | None) -> User | None:
+    """The prosecutor a submission accepted at triage is allocated to: the one named, else the actor when the
+    actor is a prosecutor of the Area, else nobody (the Area's prosecutors are told until someone is)."""
+    if prosecutor is None:
+        if actor.has_role(Role.PROSECUTOR) and actor.organisation_id == case.cps_area_id:
+            return actor
+        return None
+    if not area_prosecutors(case).filter(pk=prosecutor.pk).exists():
+        raise ValidationError({"prosecutor": f"{prosecutor.display_name} is not a prosecutor of this Area."})
+    if not Case.objects.visible_to(prosecutor).filter(pk=case.pk).exists():
+        raise ValidationError({"prosecutor": f"{prosecutor.display_name} may not see this restricted case."})
+    return prosecutor
+
+
 @transaction.atomic
 def referral_triage(
     *,
@@ -168,10 +191,16 @@ def referral_triage(
     reasons: Sequence[str] = (),
     notes: str = "",
     respond_by: datetime.date | None = None,
+    prosecutor: User | None = None,
     today: datetime.date | None = None,
 ) -> ChargingReferral:
     """CPS triage: accept the file, or return it to police with file-quality reasons and a date to respond by.
-    A returned file ends the submission's charging clock; the police resubmission starts a new one."""
+    A returned file ends the submission's charging clock; the police resubmission starts a new one.
+
+    On acceptance the submission is allocated to ``prosecutor`` (a prosecutor of the case's Area who may see the
+    case; by default the actor, when the actor is one): its CPS-side alerts go to them, its escalations to their
+    line manager (``cases/alerts.py``). Without one (a legal manager triaging without allocating) the Area's
+    prosecutors are told until it is allocated."""
     require(actor, "charging.triage_referral", referral.case)
     lock_case(referral.case)
     referral = _lock_referral(referral)
@@ -192,13 +221,21 @@ def referral_triage(
     if respond_by and respond_by < on:
         raise ValidationError({"respond_by": "The response date is before the triage date."})
     case = referral.case
+    if accept:
+        prosecutor = _allocation(case, actor=actor, prosecutor=prosecutor)
     with _audited(actor, "referral_triage"):
         referral.triage = ChargingReferral.Triage.ACCEPTED if accept else ChargingReferral.Triage.REJECTED
         referral.triaged_on, referral.triage_reasons, referral.triage_notes = on, list(reasons), notes
         if accept:
+            referral.prosecutor = prosecutor
             referral.save()
             event_record(
-                case=case, kind="triage_accepted", actor=actor, summary="Referral accepted at triage"
+                case=case,
+                kind="triage_accepted",
+                actor=actor,
+                summary="Referral accepted at triage"
+                + (f" and allocated to {prosecutor.display_name}" if prosecutor is not None else ""),
+                data={"prosecutor": prosecutor.pk} if prosecutor is not None else None,
             )
             return referral
         referral.respond_by = respond_by

@@ -1,7 +1,12 @@
-"""Deadline alert emails, end to end against a real SMTP server on loopback (aiosmtpd): who is told (behind the
-access gate, restricted cases included), once and only once (reruns, two workers racing, a worker killed between
-claim and send), nothing lost while the server is down, the 07:00 London digest on working days only (GMT and
-BST, weekends, bank holidays), escalation, preferences, and email bodies without victim or offence details."""
+"""Deadline alert emails, end to end against a real SMTP server on loopback (aiosmtpd): who is told (the named
+people who act, the organisation only when no one is named, behind the access gate, restricted cases included),
+once and only once (reruns, two workers racing, a worker killed between claim and send), nothing lost while the
+server is down, the 07:00 London digest on working days only (GMT and BST, weekends, bank holidays), escalation
+to line managers, preferences, and email bodies without victim or offence details.
+
+More in test_alerts_gate.py (the SQL gate against the Python one), test_alerts_scale.py (statements that do not
+grow with the cases or people; organisation-wide digests) and test_alerts_allocation.py (allocation at triage,
+line managers in the admin, the demo data, Message-ID, the delivery task's time limit)."""
 
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from django.utils import timezone
 from cases import alert_tasks, alerts, ledger
 from cases.models import Alert, Clock, NotificationPreference, Role
 from cases.services import case_restrict
-from charging.services import case_refer_to_cps
+from charging.services import case_refer_to_cps, referral_triage
 from tests.conftest import TODAY
 from tests.factories import CaseFactory, UserFactory
 from victims.services import victim_add
@@ -164,6 +169,16 @@ def supervisor_b(force_b):
 
 
 @pytest.fixture
+def other_prosecutor_a(area_a):
+    return UserFactory(organisation=area_a, roles=[Role.PROSECUTOR], username="other-prosecutor-a")
+
+
+@pytest.fixture
+def other_legal_manager_a(area_a):
+    return UserFactory(organisation=area_a, roles=[Role.LEGAL_MANAGER], username="other-legal-manager-a")
+
+
+@pytest.fixture
 def everyone(
     oic_a, other_oic_a, supervisor_a, prosecutor_a, legal_manager_a, oic_b, supervisor_b, prosecutor_b
 ):
@@ -181,9 +196,21 @@ def stl_case(actor, *, committed_on=None, reported_on=None, today=TODAY, **kw):
     return case
 
 
+def on(day: datetime.date, hour: int = 10):
+    """Travel to ``day`` at ``hour``:00 UTC (the alerts are rendered when delivered, as of that day)."""
+    return time_machine.travel(datetime.datetime.combine(day, datetime.time(hour), tzinfo=UTC), tick=False)
+
+
 def detect_and_deliver(today=TODAY) -> dict[str, int]:
-    alerts.alerts_detect(today=today)
-    return alerts.alerts_deliver()
+    with on(today):
+        alerts.alerts_detect(today=today)
+        return alerts.alerts_deliver()
+
+
+def triage(referral, *, actor, prosecutor=None, on_day=TODAY):
+    return referral_triage(
+        actor=actor, referral=referral, accept=True, on=on_day, prosecutor=prosecutor, today=on_day
+    )
 
 
 def assert_minimal(msg: EmailMessage, *, urn: str, due: str) -> None:
@@ -202,8 +229,8 @@ def assert_minimal(msg: EmailMessage, *, urn: str, due: str) -> None:
 
 
 @pytest.mark.django_db
-def test_case_received_with_stl_within_eight_weeks_tells_the_four_people_on_it_and_nobody_else(
-    smtp, everyone
+def test_case_received_with_stl_within_eight_weeks_tells_the_oic_and_before_allocation_the_areas_prosecutors(
+    smtp, everyone, other_prosecutor_a
 ):
     p = everyone
     case = stl_case(p["oic_a"])
@@ -214,9 +241,11 @@ def test_case_received_with_stl_within_eight_weeks_tells_the_four_people_on_it_a
     case_refer_to_cps(actor=p["oic_a"], case=case, received_on=TODAY, today=TODAY)
     counts = detect_and_deliver()
 
-    assert counts["sent"] == 4
-    expected = sorted(p[k].email for k in ("oic_a", "supervisor_a", "prosecutor_a", "legal_manager_a"))
-    assert smtp.recipients() == expected
+    # Not triaged yet: no prosecutor is allocated, so every prosecutor of the Area hears. The supervisor and the
+    # legal manager get escalations and their digest, not every immediate alert.
+    assert counts["sent"] == 3
+    expected = sorted(p[k].email for k in ("oic_a", "prosecutor_a")) + [other_prosecutor_a.email]
+    assert smtp.recipients() == sorted(expected)
     for msg in smtp.messages:
         assert case.urn in msg["Subject"]
         assert_minimal(msg, urn=case.urn, due="1 April 2026")
@@ -225,6 +254,29 @@ def test_case_received_with_stl_within_eight_weeks_tells_the_four_people_on_it_a
     rows = Alert.objects.filter(case=case)
     assert {a.threshold for a in rows} == {"stl_8_weeks"}
     assert all(a.status == "sent" and a.sent_at and a.attempts == 1 for a in rows)
+    assert all(
+        a.subject.startswith(f"Case {case.urn}: with CPS") and case.urn in a.body_text for a in rows
+    ), "rendered when sent, and kept: the row says what was sent"
+
+
+@pytest.mark.django_db
+def test_an_allocated_submission_tells_its_prosecutor_only(smtp, everyone, other_prosecutor_a):
+    p = everyone
+    # STL Thu 12 Mar 2026: within 14 days of TODAY and of eight weeks.
+    case = stl_case(p["oic_a"], committed_on=D(2025, 9, 12))
+    referral = case_refer_to_cps(actor=p["oic_a"], case=case, received_on=TODAY, today=TODAY)
+    triage(referral, actor=p["legal_manager_a"], prosecutor=other_prosecutor_a)
+    detect_and_deliver()
+    assert smtp.recipients() == sorted([p["oic_a"].email] * 2 + [other_prosecutor_a.email] * 2)
+    assert set(Alert.objects.values_list("threshold", flat=True)) == {"stl_8_weeks", "stl_14_days"}
+    # The prosecutor triaging takes it by default.
+    other = stl_case(p["other_oic_a"], committed_on=D(2025, 9, 12))
+    triage(
+        case_refer_to_cps(actor=p["other_oic_a"], case=other, received_on=TODAY, today=TODAY),
+        actor=p["prosecutor_a"],
+    )
+    detect_and_deliver()
+    assert {a.recipient for a in Alert.objects.filter(case=other)} == {p["other_oic_a"], p["prosecutor_a"]}
 
 
 @pytest.mark.django_db
@@ -236,7 +288,7 @@ def test_restricted_case_mail_reaches_only_the_named_users(smtp, everyone, other
         actor=p["supervisor_a"], case=restricted, users=[p["oic_a"]], reason="Suspect is an officer."
     )
     case_refer_to_cps(actor=p["oic_a"], case=restricted, received_on=TODAY, today=TODAY)
-    # An ordinary case of the same force, to show the unnamed supervisor and the prosecutor do get mail.
+    # An ordinary case of the same force, to show that its OIC and the Area's prosecutor do get mail.
     ordinary = stl_case(p["other_oic_a"], committed_on=D(2025, 9, 12))
     case_refer_to_cps(actor=p["other_oic_a"], case=ordinary, received_on=TODAY, today=TODAY)
 
@@ -245,13 +297,15 @@ def test_restricted_case_mail_reaches_only_the_named_users(smtp, everyone, other
     def urns_for(user):
         return {m["Subject"].split()[1].rstrip(":,") for m in smtp.to(user)}
 
-    assert restricted.urn in urns_for(p["oic_a"]) and restricted.urn in urns_for(p["supervisor_a"])
+    assert restricted.urn in urns_for(p["oic_a"])
+    # The prosecutors' fallback (no one allocated) reaches only prosecutors named on the case: none here.
     for outsider in (other_supervisor_a, p["prosecutor_a"], p["legal_manager_a"], p["other_oic_a"]):
         assert restricted.urn not in urns_for(outsider), outsider.username
         for msg in smtp.to(outsider):
             assert restricted.urn not in msg.as_string()
-    assert ordinary.urn in urns_for(other_supervisor_a) and ordinary.urn in urns_for(p["prosecutor_a"])
-    assert not Alert.objects.filter(case=restricted).exclude(recipient__in=[p["oic_a"], p["supervisor_a"]])
+    assert ordinary.urn in urns_for(p["other_oic_a"]) and ordinary.urn in urns_for(p["prosecutor_a"])
+    assert not smtp.to(other_supervisor_a) and not smtp.to(p["supervisor_a"]), "supervisors: escalations only"
+    assert not Alert.objects.filter(case=restricted).exclude(recipient=p["oic_a"])
     thresholds = set(Alert.objects.filter(case=restricted).values_list("threshold", flat=True))
     assert thresholds == {"stl_8_weeks", "stl_14_days"}
     assert not smtp.to(p["oic_b"]) and not smtp.to(p["prosecutor_b"]) and not smtp.to(p["supervisor_b"])
@@ -274,40 +328,91 @@ def test_delivery_checks_the_gate_again_before_sending(smtp, everyone):
 
 
 @pytest.mark.django_db
-def test_overdue_charging_decision_goes_to_cps_and_escalates_to_the_legal_manager(smtp, everyone):
+def test_overdue_charging_decision_goes_to_cps_and_escalates_to_the_legal_manager(
+    smtp, everyone, other_prosecutor_a
+):
     p = everyone
-    # Threats to kill: no time limit. Received Mon 2 Feb 2026 -> decision due Mon 16 Feb.
+    # Threats to kill: no time limit. Received Mon 2 Feb 2026 -> decision due Mon 16 Feb. Not triaged: the Area's
+    # legal managers run triage, so they hear of the overdue decision (not every prosecutor of the Area), and the
+    # escalation goes to them too.
     case = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2026, 1, 26), today=D(2026, 2, 2))
     case_refer_to_cps(actor=p["oic_a"], case=case, received_on=D(2026, 2, 2), today=D(2026, 2, 2))
+    # Allocated to a prosecutor who switched immediate alerts off: they chose, so nobody is told in their place.
+    chosen = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2026, 1, 26), today=D(2026, 2, 2))
+    referral = case_refer_to_cps(
+        actor=p["oic_a"], case=chosen, received_on=D(2026, 2, 2), today=D(2026, 2, 2)
+    )
+    triage(referral, actor=p["prosecutor_a"], on_day=D(2026, 2, 2))
     NotificationPreference.objects.create(user=p["prosecutor_a"], immediate_enabled=False)
     ledger.sweep(today=D(2026, 2, 17))
 
     detect_and_deliver(today=D(2026, 2, 17))
-    assert smtp.recipients() == [p["legal_manager_a"].email], "immediate alerts off stops the overdue alert"
-    assert "charging decision overdue" in smtp.messages[0]["Subject"]
+    assert smtp.recipients() == [p["legal_manager_a"].email]
+    assert f"Case {case.urn}: charging decision overdue" == smtp.messages[0]["Subject"]
     assert_minimal(smtp.messages[0], urn=case.urn, due="16 February 2026")
+    assert not Alert.objects.filter(case=chosen), "immediate alerts off stops the overdue alert"
 
     assert not Alert.objects.filter(threshold="escalation"), "one working day overdue (17 Feb): not yet"
     detect_and_deliver(today=D(2026, 2, 18))  # two working days overdue (17, 18 Feb)
-    assert len(smtp.messages) == 2
-    escalation = smtp.messages[1]
-    assert escalation["X-Envelope-To"] == p["legal_manager_a"].email
-    assert escalation["Subject"].startswith("Escalation") and "2 working days" in escalation["Subject"]
+    escalations = [m for m in smtp.messages if m["Subject"].startswith("Escalation")]
+    # The allocated prosecutor has no line manager: the Area's legal managers get that escalation too.
+    assert len(escalations) == 2 and {m["X-Envelope-To"] for m in escalations} == {p["legal_manager_a"].email}
+    assert {a.case_id for a in Alert.objects.filter(threshold="escalation")} == {case.pk, chosen.pk}
+    escalation = next(m for m in escalations if case.urn in m["Subject"])
+    assert "2 working days" in escalation["Subject"]
+    sent = len(smtp.messages)
     detect_and_deliver(today=D(2026, 2, 19))
-    assert len(smtp.messages) == 2, "escalated once per deadline"
-    assert Alert.objects.filter(threshold="escalation").count() == 1
+    assert len(smtp.messages) == sent, "escalated once per deadline"
+    assert Alert.objects.filter(threshold="escalation").count() == 2
+    assert not smtp.to(other_prosecutor_a) and not smtp.to(p["prosecutor_a"])
 
 
 @pytest.mark.django_db
-def test_overdue_police_deadline_escalates_to_the_force_supervisors_only(smtp, everyone):
+def test_overdue_police_deadline_escalates_to_the_force_supervisors_when_the_oic_has_no_line_manager(
+    smtp, everyone, other_supervisor_a
+):
     p = everyone
     # Reported Mon 2 Feb 2026 -> investigation due Mon 23 Feb; Tue 24 and Wed 25 Feb are two working days.
     case = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2026, 2, 2), today=D(2026, 2, 2))
     alerts.alerts_detect(today=D(2026, 2, 24))
     assert not Alert.objects.filter(threshold="escalation")
     detect_and_deliver(today=D(2026, 2, 25))
-    assert smtp.recipients() == [p["supervisor_a"].email]
+    assert smtp.recipients() == sorted([p["supervisor_a"].email, other_supervisor_a.email])
     assert_minimal(smtp.messages[0], urn=case.urn, due="23 February 2026")
+    assert "2 working days" in smtp.messages[0]["Subject"]
+
+
+@pytest.mark.django_db
+def test_escalations_go_to_the_line_manager_of_the_person_named(
+    smtp, everyone, other_supervisor_a, other_prosecutor_a, other_legal_manager_a
+):
+    p = everyone
+    for member, manager in (("oic_a", other_supervisor_a), ("prosecutor_a", other_legal_manager_a)):
+        p[member].supervisor = manager
+        p[member].save(update_fields=["supervisor"])
+    # Police side: the investigation clock (due Mon 23 Feb). CPS side: a charging decision received Mon 2 Feb
+    # (due Mon 16 Feb), allocated to prosecutor_a at triage by the other prosecutor.
+    police = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2026, 2, 2), today=D(2026, 2, 2))
+    cps = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2026, 1, 26), today=D(2026, 2, 2))
+    referral = case_refer_to_cps(actor=p["oic_a"], case=cps, received_on=D(2026, 2, 2), today=D(2026, 2, 2))
+    triage(referral, actor=other_prosecutor_a, prosecutor=p["prosecutor_a"], on_day=D(2026, 2, 2))
+    ledger.sweep(today=D(2026, 2, 25))
+    with on(D(2026, 2, 25)):
+        alerts.alerts_detect(today=D(2026, 2, 25))
+    escalated = {(a.case_id, a.recipient) for a in Alert.objects.filter(threshold="escalation")}
+    assert escalated == {(police.pk, other_supervisor_a), (cps.pk, other_legal_manager_a)}
+    # The overdue charging decision went to the allocated prosecutor only.
+    overdue = Alert.objects.filter(threshold="overdue")
+    assert {(a.case_id, a.recipient) for a in overdue} == {(cps.pk, p["prosecutor_a"])}
+    # A line manager who has left: nobody named can be told, so the organisation's supervisors are.
+    other_supervisor_a.is_active = False
+    other_supervisor_a.save(update_fields=["is_active"])
+    late = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2026, 2, 3), today=D(2026, 2, 3))
+    with on(D(2026, 2, 26)):
+        alerts.alerts_detect(today=D(2026, 2, 26))
+    assert {a.recipient for a in Alert.objects.filter(threshold="escalation", case=late)} == {
+        p["supervisor_a"]
+    }
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -325,12 +430,12 @@ def test_detection_and_delivery_twice_send_nothing_twice(smtp, everyone):
     rows = Alert.objects.count()
     ledger.sweep(today=TODAY)
     second = detect_and_deliver()
-    assert first["sent"] == 4 and second["sent"] == 0
+    assert first["sent"] == 2 and second["sent"] == 0
     assert Alert.objects.count() == rows
-    assert len(smtp.messages) == 4
+    assert len(smtp.messages) == 2
     with time_machine.travel(datetime.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), tick=False):
         call_command("send_alerts", "--detect")
-    assert len(smtp.messages) == 4
+    assert len(smtp.messages) == 2
     out = io.StringIO()
     call_command("detect_alerts", "--today", "2026-03-02", stdout=out)
     assert out.getvalue().startswith("Wrote 0 new alert(s)")
@@ -348,19 +453,17 @@ def test_server_down_leaves_alerts_waiting_and_they_go_when_it_returns(smtp, eve
     counts = alerts.alerts_deliver()
     assert counts["sent"] == 0 and counts["failed"] == 1
     rows = list(Alert.objects.order_by("pk"))
-    assert len(rows) == 4 and {r.status for r in rows} == {"failed", "pending"}
+    assert len(rows) == 2 and {r.status for r in rows} == {"failed", "pending"}
     failed = next(r for r in rows if r.status == "failed")
     assert "Connection refused" in failed.last_error or "Errno" in failed.last_error
     assert failed.next_attempt_at > timezone.now() and failed.sent_at is None
 
     smtp.start()
     alerts.alerts_deliver()
-    assert len(smtp.messages) == 3, "the waiting ones go at once; the failed one after its backoff"
+    assert len(smtp.messages) == 1, "the waiting one goes at once; the failed one after its backoff"
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2)):
         alerts.alerts_deliver()
-    assert sorted(smtp.recipients()) == sorted(
-        p[k].email for k in ("oic_a", "supervisor_a", "prosecutor_a", "legal_manager_a")
-    )
+    assert sorted(smtp.recipients()) == sorted(p[k].email for k in ("oic_a", "prosecutor_a"))
     assert set(Alert.objects.values_list("status", flat=True)) == {"sent"}
     failed.refresh_from_db()
     assert failed.attempts == 2 and failed.last_error == ""
@@ -412,7 +515,7 @@ def test_a_claim_never_finished_is_retried_after_the_timeout_and_not_before(smtp
         alerts.alerts_deliver()
     busy.refresh_from_db()
     assert busy.status == "sent" and len(smtp.to(p["oic_a"])) == 1
-    assert len(smtp.messages) == 4
+    assert len(smtp.messages) == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -421,12 +524,14 @@ def test_two_deliveries_racing_send_each_alert_once(smtp, force_a, area_a):
     UserFactory(organisation=force_a, roles=[Role.POLICE_SUPERVISOR], username="race-supervisor")
     UserFactory(organisation=area_a, roles=[Role.PROSECUTOR], username="race-prosecutor")
     UserFactory(organisation=area_a, roles=[Role.LEGAL_MANAGER], username="race-manager")
-    for _ in range(3):
+    for _ in range(5):
         case = stl_case(oic, committed_on=D(2025, 9, 12))
         case_refer_to_cps(actor=oic, case=case, received_on=TODAY, today=TODAY)
     alerts.alerts_detect(today=TODAY)
     total = Alert.objects.count()
-    assert total == 3 * 4 * 2  # three cases, four people, two thresholds (8 weeks on receipt, 14 days)
+    # Five cases, two people (the OIC; the prosecutor, none being allocated), two thresholds (8 weeks on
+    # receipt, 14 days).
+    assert total == 5 * 2 * 2
     smtp.inbox.delay = 0.02
     barrier = threading.Barrier(2)
     results: list[dict[str, int]] = []
@@ -599,7 +704,7 @@ def test_time_barred_tells_police_and_cps(smtp, everyone):
     ledger.sweep(today=D(2026, 3, 13))
     Alert.objects.all().delete()  # only the time-barred alerts are under test here
     detect_and_deliver(today=D(2026, 3, 13))
-    expected = sorted(p[k].email for k in ("oic_a", "supervisor_a", "prosecutor_a", "legal_manager_a"))
+    expected = sorted(p[k].email for k in ("oic_a", "prosecutor_a"))
     barred = Alert.objects.filter(threshold="time_barred", case=case)
     assert sorted(barred.values_list("recipient__email", flat=True)) == expected
     told = sorted(m["X-Envelope-To"] for m in smtp.messages if "time limit passed" in m["Subject"])
@@ -625,10 +730,12 @@ def test_tasks_are_thin_and_queue_delivery_only_when_there_is_something_new(
     stl_case(oic_a, committed_on=D(2025, 9, 12))
     with time_machine.travel(datetime.datetime(2026, 3, 2, 10, 0, tzinfo=UTC), tick=False):
         counts = alert_tasks.detect_alerts()
-        assert counts["stl_14_days"] == 2 and queued == [1]  # the OIC and the supervisor
+        assert counts["stl_14_days"] == 1 and queued == [1]  # the OIC (not with CPS: no prosecutor)
         assert alert_tasks.detect_alerts()["total"] == 0 and queued == [1]
-        assert alert_tasks.deliver_alerts()["sent"] == 2
-        assert alert_tasks.send_daily_digests() == {"digests": 2} and len(queued) == 2
+        assert alert_tasks.deliver_alerts()["sent"] == 1
+        assert (
+            alert_tasks.send_daily_digests() == {"digests": 2} and len(queued) == 2
+        )  # the OIC, the supervisor
 
 
 @pytest.mark.django_db

@@ -502,6 +502,88 @@ class TestTriage:
                 today=TODAY,
             )
 
+    def test_acceptance_allocates_the_submission_to_the_prosecutor_triaging_by_default(
+        self, prosecutor_a, dec_case, referral
+    ):
+        charging.referral_triage(
+            actor=prosecutor_a, referral=referral, accept=True, on=D(2025, 12, 16), today=TODAY
+        )
+        referral.refresh_from_db()
+        assert referral.prosecutor == prosecutor_a
+        event = last_event(dec_case)
+        assert event.data == {"prosecutor": prosecutor_a.pk}
+        assert event.summary == f"Referral accepted at triage and allocated to {prosecutor_a.display_name}"
+
+    def test_a_legal_manager_allocates_a_named_prosecutor_or_nobody(
+        self, oic_a, area_a, prosecutor_a, referral
+    ):
+        manager = UserFactory(organisation=area_a, roles=[Role.LEGAL_MANAGER], username="triage-lm")
+        charging.referral_triage(
+            actor=manager,
+            referral=referral,
+            accept=True,
+            on=D(2025, 12, 16),
+            prosecutor=prosecutor_a,
+            today=TODAY,
+        )
+        referral.refresh_from_db()
+        assert referral.prosecutor == prosecutor_a
+        other = charging.case_refer_to_cps(
+            actor=oic_a,
+            case=CaseFactory(actor=oic_a, reported_on=REPORTED),
+            received_on=RECEIVED,
+            today=TODAY,
+        )
+        charging.referral_triage(actor=manager, referral=other, accept=True, on=D(2025, 12, 16), today=TODAY)
+        other.refresh_from_db()
+        assert other.triage == "accepted" and other.prosecutor is None, "a legal manager is not a prosecutor"
+        assert last_event(other.case).summary == "Referral accepted at triage"
+
+    @pytest.mark.parametrize("who", ["prosecutor_b", "oic_a", "inactive", "restricted"])
+    def test_only_a_prosecutor_of_the_area_who_may_see_the_case_can_be_allocated(
+        self, request, prosecutor_a, area_a, supervisor_a, oic_a, dec_case, referral, who
+    ):
+        if who == "inactive":
+            named = UserFactory(
+                organisation=area_a, roles=[Role.PROSECUTOR], is_active=False, username="gone"
+            )
+        elif who == "restricted":
+            named = UserFactory(organisation=area_a, roles=[Role.PROSECUTOR], username="not-named")
+            Case.objects.filter(pk=dec_case.pk).update(police_perpetrated=True)
+            case_restrict(
+                actor=supervisor_a, case=dec_case, users=[oic_a, prosecutor_a], reason="Officer suspect."
+            )
+        else:
+            named = request.getfixturevalue(who)
+        before = snapshot()
+        with pytest.raises(ValidationError) as exc:
+            charging.referral_triage(
+                actor=prosecutor_a,
+                referral=referral,
+                accept=True,
+                on=D(2025, 12, 16),
+                prosecutor=named,
+                today=TODAY,
+            )
+        assert "prosecutor" in exc.value.message_dict
+        assert snapshot() == before
+        referral.refresh_from_db()
+        assert (referral.triage, referral.prosecutor) == ("pending", None)
+
+    def test_a_returned_file_is_allocated_to_nobody(self, prosecutor_a, referral):
+        charging.referral_triage(
+            actor=prosecutor_a,
+            referral=referral,
+            accept=False,
+            on=D(2025, 12, 16),
+            reasons=["no_mg3"],
+            respond_by=D(2025, 12, 23),
+            prosecutor=prosecutor_a,
+            today=TODAY,
+        )
+        referral.refresh_from_db()
+        assert (referral.triage, referral.prosecutor) == ("rejected", None)
+
     def test_police_cannot_triage(self, oic_a, referral):
         with pytest.raises(PermissionDenied):
             charging.referral_triage(

@@ -1,9 +1,11 @@
 """``python manage.py seed_demo``: an invented, realistic demo data set (no real people).
 
 Two forces in two CPS Areas, one demo user per role in each, and cases at every stage, all made through the
-services so that the timeline and the clocks are exactly what real use would produce. Idempotent: a second run
-changes nothing. Demo passwords are set only in the local run (JJP_LOCAL_RUN=1); elsewhere the demo users get
-unusable passwords.
+services so that the timeline and the clocks are exactly what real use would produce. Line managers are set (the
+force's officers report to its police supervisor, the Area's prosecutor to its legal manager: escalations go to
+them), and the submissions accepted at triage are allocated to the Area's prosecutor (one awaiting submission is
+left untriaged, so the Area's fallback shows too). Idempotent: a second run changes nothing. Demo passwords
+are set only in the local run (JJP_LOCAL_RUN=1); elsewhere the demo users get unusable passwords.
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ AREA_ROLES = [
     ("legalmanager", [Role.LEGAL_MANAGER], "Legal manager"),
     ("panel", [Role.PANEL_MEMBER], "Scrutiny panel member"),
 ]
+#: Line managers (``User.supervisor``): who reports to whom, by the suffixes above.
+LINE_MANAGERS = {
+    "oic": "supervisor",
+    "triage": "supervisor",
+    "vlo": "supervisor",
+    "prosecutor": "legalmanager",
+}
 
 GIVEN = [
     "Alex",
@@ -98,6 +107,12 @@ class Command(BaseCommand):
             for suffix, roles, title in AREA_ROLES:
                 name = f"{area.code.lower()}-{suffix}"
                 users[name] = self._user(name, area, roles, title, local)
+            for prefix in (code.lower(), area.code.lower()):
+                for member, manager in LINE_MANAGERS.items():
+                    if f"{prefix}-{member}" in users and f"{prefix}-{manager}" in users:
+                        User.objects.filter(pk=users[f"{prefix}-{member}"].pk).update(
+                            supervisor=users[f"{prefix}-{manager}"]
+                        )
         return users
 
     def _user(self, username: str, org: Organisation, roles: list[str], title: str, local: bool) -> User:
@@ -149,17 +164,31 @@ class Command(BaseCommand):
             victim_add(actor=oic, case=case, given_name=rng.choice(GIVEN), family_name=rng.choice(FAMILY))
             return case
 
-        def refer(case: Case, days_ago: int) -> Any:
-            return charging.case_refer_to_cps(
-                actor=oic, case=case, today=today, received_on=today - datetime.timedelta(days=days_ago)
-            )
+        legal_manager = users[f"{area_code}-legalmanager"]
+
+        def refer(case: Case, days_ago: int, *, triage: bool = True) -> Any:
+            """Refer the case; unless told not to, CPS accept it at triage the next day and allocate it to the
+            Area's prosecutor (the legal manager triages, so the allocation is explicit)."""
+            received = today - datetime.timedelta(days=days_ago)
+            referral = charging.case_refer_to_cps(actor=oic, case=case, today=today, received_on=received)
+            if triage:
+                charging.referral_triage(
+                    actor=legal_manager,
+                    referral=referral,
+                    accept=True,
+                    on=min(received + datetime.timedelta(days=1), today),
+                    prosecutor=prosecutor,
+                    today=today,
+                )
+            return referral
 
         # Under investigation: fresh, due soon, overdue.
         new_case(2, "OAPA-47")
         new_case(19, "SCA15-76", children_in_household=True)
         new_case(30, "PHA97-2A")
-        # Referred, awaiting decision; one with its STL inside eight weeks (common assault 5 months ago).
-        refer(new_case(12, "OAPA-47"), 3)
+        # Referred, awaiting decision; one with its STL inside eight weeks (common assault 5 months ago), one not
+        # triaged yet (its alerts go to every prosecutor of the Area until it is allocated).
+        refer(new_case(12, "OAPA-47"), 3, triage=False)
         refer(new_case(20, "CJA88-39", offence_days_ago=150), 2)
         refer(new_case(40, "SCA15-75A"), 16)
         # Action plan with police.
