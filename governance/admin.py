@@ -9,7 +9,15 @@ from cases.admin import CaseScopedAdmin
 from cases.models import Case
 from charging.models import ActionPlanEscalation, ActionPlanRating
 
-from .models import CpsNotification, HighHarmFlag, HighHarmRun, PanelMeeting, PanelReview, ScrutinyPanel
+from .models import (
+    CpsNotification,
+    HighHarmFlag,
+    HighHarmRun,
+    PanelMeeting,
+    PanelReview,
+    PerformanceRefresh,
+    ScrutinyPanel,
+)
 
 
 @admin.register(ScrutinyPanel)
@@ -111,4 +119,22 @@ class HighHarmRunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PerformanceRefresh)
+class PerformanceRefreshAdmin(admin.ModelAdmin):
+    """When the stored performance figures were last computed (the dashboard says "figures as of")."""
+
+    list_display = ("started_at", "status", "full", "from_month", "figures", "seconds", "finished_at")
+    list_filter = ("status", "full")
+    readonly_fields = [f.name for f in PerformanceRefresh._meta.fields]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False

@@ -306,3 +306,96 @@ class HighHarmRun(models.Model):
 
     def __str__(self) -> str:
         return f"High-harm evaluation {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class PerformanceScope(models.TextChoices):
+    NATIONAL = "national", "England and Wales"
+    PILOT = "pilot", "Pilot sites"
+    REST = "rest", "Other sites"
+    AREA = "area", "CPS Area"
+    FORCE = "force", "Police force"
+
+
+class PerformanceFigure(models.Model):
+    """One stored joint performance figure: a count for one scope (a force, a CPS Area, pilot sites, other sites
+    or England and Wales) and one month, written by ``services.performance_figures_refresh`` and read by the
+    dashboard, its CSV and the metrics JSON (``governance/metrics.py``), which never touch the fact tables.
+
+    Every figure the dashboard shows is derived from these counts, for a month or for any run of months:
+
+    - a plain count (``referrals``, ``triage_failure:<reason>``, ...): ``bucket`` 0;
+    - a distribution for a median (``days_report_to_referral``, ...): one row per value, ``bucket`` the value
+      (days), ``value`` how many facts had it, so the median of any run of months is exact;
+    - a count of distinct cases (``stl_found_on_receipt``, ...): one row per earlier month, ``bucket`` the last
+      earlier month (YYYYMM) in which the same case counted, 0 for none, so the cases of a run of months are
+      counted once (those whose last earlier month falls before the run)."""
+
+    Scope = PerformanceScope
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    month = models.DateField(help_text="The first day of the month.")
+    metric = models.CharField(max_length=80)
+    bucket = models.IntegerField(default=0)
+    value = models.BigIntegerField()
+    computed_at = models.DateTimeField()
+    refresh = models.ForeignKey(
+        "governance.PerformanceRefresh",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="The refresh that wrote the figure.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "scope", "month", "metric", "bucket"],
+                nulls_distinct=False,
+                name="%(app_label)s_%(class)s_once",
+            ),
+            _choices_check("scope", PerformanceScope, "%(app_label)s_%(class)s_scope_valid"),
+            models.CheckConstraint(
+                condition=Q(scope__in=["area", "force"], organisation__isnull=False)
+                | Q(scope__in=["national", "pilot", "rest"], organisation__isnull=True),
+                name="%(app_label)s_%(class)s_organisation_iff_area_or_force",
+            ),
+        ]
+        indexes = [models.Index(fields=["month", "scope"], name="governance_perf_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.organisation_id or ''} {self.month:%Y-%m} {self.metric}[{self.bucket}]"
+
+
+class PerformanceRefresh(models.Model):
+    """A record of one refresh of the stored performance figures, for administrators and for the dashboard's
+    "figures as of": when it ran, whether it recomputed every month (``full``) or this month onwards, how many
+    figures it wrote, and any error."""
+
+    Status = JobRunStatus
+
+    started_at = models.DateTimeField(help_text="The figures are as of this moment.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    full = models.BooleanField(default=False, help_text="Every month recomputed (else this month onwards).")
+    from_month = models.DateField(null=True, blank=True, help_text="First month recomputed (empty: all).")
+    figures = models.PositiveIntegerField(default=0, help_text="Stored figures written.")
+    seconds = models.FloatField(null=True, blank=True)
+    signature = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Fingerprint of what every month depends on (organisations, pilot sites, Areas, bank holidays, "
+        "rules): when it changes, the next refresh recomputes every month.",
+    )
+    withdrawals_available = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [_choices_check("status", JobRunStatus, "%(app_label)s_%(class)s_status_valid")]
+        indexes = [models.Index(fields=["status", "full", "started_at"], name="governance_perf_refresh_idx")]
+
+    def __str__(self) -> str:
+        return f"Performance figures {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

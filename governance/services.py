@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime
 import html
+import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
@@ -20,13 +23,13 @@ from django.db.models.functions import MD5, Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import ledger
+from cases import clocks, ledger
 from cases.models import Alert, Case, CaseEvent, Person, User
 from cases.rules import require
 from cases.services import TransitionError, _audited, _not_future, event_record, lock_case
 from charging.models import ActionPlan
 
-from . import hhro, selectors
+from . import hhro, metrics, selectors
 from .models import (
     CpsNotification,
     HighHarmFlag,
@@ -34,9 +37,12 @@ from .models import (
     HighHarmRun,
     PanelMeeting,
     PanelReview,
+    PerformanceRefresh,
     SamplingRule,
     ScrutinyPanel,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_SAMPLE = 200
 
@@ -635,3 +641,99 @@ def high_harm_flag_override(
                 reason=f"Override ({HighHarmOverride(override).label.lower()}): {justification.strip()}",
             )
     return flag
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The stored joint performance figures
+# --------------------------------------------------------------------------------------------------------------
+
+_PERFORMANCE_LOCK_KEY = 7_120_009  # pg advisory lock: one refresh of the performance figures at a time
+# On a fresh install the dashboard computes the figures on its first view when there are at most this many cases
+# (about a second); above, it asks a worker to and says they are being prepared.
+FIRST_VIEW_MAX_CASES = 20_000
+_PREPARING_KEY = "governance:performance-figures-preparing"
+_REFRESH_RECORDS_KEPT = datetime.timedelta(days=90)
+
+
+def _full_refresh_due(signature: str) -> bool:
+    """Every month is recomputed by the first refresh of each London day, and whenever what every month depends
+    on (organisations, pilot sites, Areas, bank holidays, the SQL) changed since the last such refresh."""
+    last = (
+        PerformanceRefresh.objects.filter(status=PerformanceRefresh.Status.DONE, full=True)
+        .order_by("-started_at", "-pk")
+        .values_list("started_at", "signature")
+        .first()
+    )
+    if last is None:
+        return True
+    started_at, last_signature = last
+    return clocks.london_today(started_at) < ledger.london_today() or last_signature != signature
+
+
+def performance_figures_refresh(*, full: bool | None = None) -> PerformanceRefresh:
+    """Recompute the stored joint performance figures (``PerformanceFigure``) that the dashboard, its CSV and
+    the metrics JSON read: this month onwards on every run (the beat task, every 15 minutes), every month when
+    ``full`` or, when ``full`` is None, when a full refresh is due (``_full_refresh_due``: once a London day,
+    so late entries in closed months, e.g. an STL limit missed by a late charge, are counted by the next
+    morning). One set-based statement per family of figures, in one transaction: readers see the old figures
+    or the new ones, never a mix. An advisory lock makes a concurrent run skip. Records the run
+    (``PerformanceRefresh``: the dashboard's "figures as of" and the admin's list; a full refresh removes the
+    records older than 90 days)."""
+    started = timezone.now()
+    signature = metrics.figures_signature()
+    if full is None:
+        full = _full_refresh_due(signature)
+    from_month = None if full else metrics.month_floor(ledger.london_today())
+    run = PerformanceRefresh.objects.create(
+        started_at=started, full=full, from_month=from_month, signature=signature
+    )
+    clock = time.monotonic()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_PERFORMANCE_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                run.status = PerformanceRefresh.Status.SKIPPED
+            else:
+                result = metrics.figures_store(start=from_month, now=started, refresh=run.pk)
+                if full:  # every figure now names this refresh: older records can go
+                    PerformanceRefresh.objects.filter(started_at__lt=started - _REFRESH_RECORDS_KEPT).delete()
+                run.figures = result.figures
+                run.withdrawals_available = result.withdrawals_available
+                run.status = PerformanceRefresh.Status.DONE
+    except Exception as exc:
+        run.status = PerformanceRefresh.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"
+        run.finished_at = timezone.now()
+        run.seconds = round(time.monotonic() - clock, 3)
+        run.save()
+        raise
+    run.finished_at = timezone.now()
+    run.seconds = round(time.monotonic() - clock, 3)
+    run.save()
+    return run
+
+
+def performance_figures_prepare() -> bool:
+    """For the dashboard, its CSV and the JSON when no figures have been computed yet (a fresh install): with
+    at most ``FIRST_VIEW_MAX_CASES`` cases, compute them now (concurrent first views wait for the one
+    computing, then read); above that, queue the refresh task once and return False, so the page can say the
+    figures are being prepared rather than time out. True when figures are stored."""
+    if metrics.figures_computed():
+        return True
+    if Case.objects.values("pk")[: FIRST_VIEW_MAX_CASES + 1].count() <= FIRST_VIEW_MAX_CASES:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [_PERFORMANCE_LOCK_KEY]
+            )  # wait for another view
+            if not metrics.figures_computed():
+                performance_figures_refresh(full=True)
+        return metrics.figures_computed()
+    if cache.add(_PREPARING_KEY, True, timeout=15 * 60):
+        from .tasks import refresh_performance_figures  # noqa: PLC0415 (tasks import this module)
+
+        try:
+            refresh_performance_figures.delay(full=True)
+        except Exception:
+            logger.exception("could not queue the first refresh of the performance figures")
+            cache.delete(_PREPARING_KEY)
+    return False

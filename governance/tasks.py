@@ -41,3 +41,24 @@ def evaluate_high_harm_flags(today: str | None = None) -> dict[str, object]:
 def notify_cps_of_police_outcomes() -> dict[str, object]:
     """Tell CPS of any police closure after an action plan not told yet (a safety net; idempotent)."""
     return {"notified": services.cps_notifications_catch_up()}
+
+
+@shared_task(
+    name="governance.tasks.refresh_performance_figures",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    retry_backoff_max=600,
+    max_retries=2,
+)
+def refresh_performance_figures(full: bool | None = None) -> dict[str, object]:
+    """Recompute the stored joint performance figures: this month every run (every 15 minutes), every month
+    once a day or when asked (``full``); idempotent, a concurrent run skips."""
+    run = services.performance_figures_refresh(full=full)
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "full": run.full,
+        "figures": run.figures,
+        "seconds": run.seconds,
+    }

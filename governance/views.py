@@ -1,6 +1,6 @@
 """Governance pages. Thin: every case read starts from ``Case.objects.visible_to`` (a case, plan, review or
-person out of reach is a 404); every write calls one service; the performance figures are aggregates from
-``governance/metrics.py``, limited to the rows the user may see."""
+person out of reach is a 404); every write calls one service; the performance figures are read from the stored
+figures (``governance/metrics.py``, refreshed by a beat task), limited to the rows the user may see."""
 
 from __future__ import annotations
 
@@ -405,13 +405,33 @@ def performance_period(params: Any) -> tuple[datetime.date, datetime.date, forms
     return start_default, end_default, (form if params and form.errors else None)
 
 
+class FiguresNotReady(Exception):
+    """Nothing computed yet and too many cases to compute on this request: the figures are being prepared."""
+
+
+def _stored_report(user: Any, start: datetime.date, end: datetime.date) -> metrics.Report:
+    """The stored figures the user may see; on a fresh install, computed first (``performance_figures_prepare``)
+    or FiguresNotReady."""
+    report = metrics.performance_report(start=start, end=end, user=user)
+    if not report.ready and services.performance_figures_prepare():
+        report = metrics.performance_report(start=start, end=end, user=user)
+    if not report.ready:
+        raise FiguresNotReady
+    return report
+
+
 def visible_report(request: HttpRequest) -> metrics.Report:
     params = {k: v for k, v in request.GET.items() if k in ("start", "end")}
     start, end, errors = performance_period(params)
     if errors is not None:
         raise ValidationError(errors.errors.as_text())
-    report = metrics.performance_report(start=start, end=end)
-    return report.restricted_to(metrics.rows_allowed_for(request.user))
+    return _stored_report(request.user, start, end)
+
+
+PREPARING = (
+    "The performance figures are being prepared: they are computed in the background the first time, which can "
+    "take a few minutes for a national data set. Try again shortly."
+)
 
 
 def _series_label(row: metrics.Row) -> str:
@@ -430,7 +450,14 @@ def performance(request: HttpRequest) -> HttpResponse:
     user = request.user
     params = {k: v for k, v in request.GET.items() if k in ("start", "end")}
     start, end, period_errors = performance_period(params)
-    report = metrics.performance_report(start=start, end=end).restricted_to(metrics.rows_allowed_for(user))
+    try:
+        report = _stored_report(user, start, end)
+    except FiguresNotReady:
+        return render(
+            request,
+            "governance/performance_preparing.html",
+            {"message": PREPARING, "start": start, "end": end},
+        )
     series = report.series()
     choices = [(key, _series_label(next(iter(rows.values())))) for key, rows in series.items()]
     own = ""
@@ -518,6 +545,10 @@ def performance_csv(request: HttpRequest) -> HttpResponse:
         report = visible_report(request)
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
+    except FiguresNotReady:
+        response = HttpResponse(PREPARING, status=503, content_type="text/plain")
+        response["Retry-After"] = "60"
+        return response
     reasons = sorted({r for row in report.rows for r in row.triage_failures})
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -546,6 +577,7 @@ def report_as_json(report: metrics.Report) -> dict[str, Any]:
     """The figures as JSON (the same as the page and the CSV)."""
     return {
         "period": {"start": f"{report.start:%Y-%m}", "end": f"{report.end:%Y-%m}"},
+        "figures_as_of": report.as_of.isoformat() if report.as_of else None,
         "withdrawals_available": report.withdrawals_available,
         "metrics": [
             {"key": m.key, "label": m.label, "unit": m.unit, "definition": m.definition}

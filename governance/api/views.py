@@ -1,7 +1,9 @@
 """The joint performance figures as JSON: ``/governance/api/metrics/`` (aliased at ``/api/v1/metrics/``).
 
-The same figures as the page and the CSV, limited to the rows the caller may see (``metrics.rows_allowed_for``).
-Query parameters ``start`` and ``end`` are months (YYYY-MM); the default is the twelve months to this one.
+The same figures as the page and the CSV, read from the stored figures (refreshed by a beat task), limited to
+the rows the caller may see (``metrics.rows_allowed_for``). Query parameters ``start`` and ``end`` are months
+(YYYY-MM); the default is the twelve months to this one. ``figures_as_of`` says when they were computed; while
+they are being prepared for the first time the answer is a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class MetricsView(APIView):
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="The period is malformed."),
             401: OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed in."),
             403: OpenApiResponse(OpenApiTypes.OBJECT, description="Not allowed to see performance figures."),
+            503: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The figures are being prepared for the first time; retry later.",
+            ),
         },
     )
     def get(self, request: Request) -> Response:
@@ -48,5 +54,7 @@ class MetricsView(APIView):
             report = views.visible_report(request._request)
         except ValidationError as exc:
             return Response({"detail": " ".join(exc.messages)}, status=400)
+        except views.FiguresNotReady:
+            return Response({"detail": views.PREPARING}, status=503, headers={"Retry-After": "60"})
         data: dict[str, Any] = views.report_as_json(report)
         return Response(data)

@@ -37,7 +37,9 @@ from cases.models import Organisation
 from cases.services import case_record_police_outcome
 from charging import governance_services as gov_charging
 from charging import services as charging
-from governance.metrics import METRIC_KEYS, performance_report, rows_allowed_for
+from governance import services
+from governance.metrics import METRIC_KEYS, performance_report, performance_report_direct, rows_allowed_for
+from governance.models import PerformanceRefresh
 from tests.conftest import TODAY
 from tests.factories import CaseFactory
 from victims import services as victims
@@ -176,8 +178,16 @@ def dataset(oic_a, supervisor_a, prosecutor_a, oic_b, prosecutor_b):
     decide(prosecutor_b, r, "nfa", D(2026, 2, 16))
 
 
+def refresh(**kwargs):
+    run = services.performance_figures_refresh(**kwargs)
+    assert run.status == PerformanceRefresh.Status.DONE, run.error
+    return run
+
+
 @pytest.fixture
 def report(dataset):
+    """The figures as the dashboard reads them: stored by a refresh, then read back."""
+    refresh()
     return performance_report(start=JAN, end=FEB)
 
 
@@ -378,16 +388,30 @@ def test_pilot_sites_against_the_rest_and_areas(report):
     assert set(cell(report, "national", JAN).values) == set(METRIC_KEYS)
 
 
+def test_the_stored_figures_are_the_direct_computation(report):
+    direct = performance_report_direct(start=JAN, end=FEB)
+    assert [(r.key, r.month, r.values, r.triage_failures) for r in report.rows] == [
+        (r.key, r.month, r.values, r.triage_failures) for r in direct.rows
+    ]
+    # England and Wales, pilot, rest, NW, YH, GMP, WYP: each for January, February and the period.
+    assert len(report.rows) == 7 * 3
+
+
 def test_the_figures_cost_a_fixed_number_of_queries(dataset, oic_a):
-    with CaptureQueriesContext(connection) as ctx:
-        performance_report(start=JAN, end=FEB)
-    first = len(ctx)
+    def count(fn):
+        with CaptureQueriesContext(connection) as ctx:
+            fn()
+        return len(ctx)
+
+    first_refresh = count(lambda: refresh(full=True))
+    first_read = count(lambda: performance_report(start=JAN, end=FEB))
     for _ in range(3):  # more cases must not mean more queries
         CaseFactory(actor=oic_a, reported_on=D(2026, 1, 20))
-    with CaptureQueriesContext(connection) as ctx:
-        performance_report(start=JAN, end=FEB)
-    assert len(ctx) == first
-    assert first <= 14
+    assert count(lambda: refresh(full=True)) == first_refresh
+    assert count(lambda: performance_report(start=JAN, end=FEB)) == first_read
+    assert first_refresh <= 20
+    assert first_read <= 3
+    assert count(lambda: performance_report(start=JAN, end=FEB)) == 1  # the same report again: cached
 
 
 def test_rows_a_force_user_and_an_area_user_may_see(report, oic_a, prosecutor_b, supervisor_a):
@@ -419,6 +443,7 @@ def test_without_the_victims_position_record_withdrawals_are_not_available(monke
     assert selectors.cases_victim_withdrew(selectors.Case.objects.all()) is None
     case = CaseFactory(actor=oic_a, reported_on=D(2026, 1, 5))
     refer(oic_a, case, D(2026, 1, 12))
+    refresh()
     report = performance_report(start=JAN, end=FEB)
     assert report.withdrawals_available is False
     assert cell(report, "national", JAN).values["victim_withdrawals"] is None
