@@ -135,6 +135,8 @@ def test_worker_killed_after_the_server_took_the_message_sends_that_one_twice(
     assert sorted(set(received)) == sorted(a.pk for a in alerts)
     assert len(received) == ALERTS + 1, "only the alert in flight at the kill is doubled"
     copies = [m for m in smtp.inbox.messages if int(m["X-JJP-Alert"]) == claimed.pk]
+    # A stable Message-ID per alert: the mail client sees the resend as the same message.
+    assert len({m["Message-ID"] for m in copies}) == 1 and copies[0]["Message-ID"].startswith("<alert-")
     with capsys.disabled():
         print(
             f"\n[faults] delivery kill after the server stored the message: alert {claimed.pk} arrived twice; "
