@@ -1385,7 +1385,7 @@ DIGEST_SQL: dict[str, str] = {
         FROM victims_protectiveorder o JOIN cases_case c ON c.id = o.case_id WHERE c.urn LIKE %(prefix)s""",
     "victims_victimcontact": """
         SELECT md5(coalesce(string_agg(concat_ws('|', c.urn, x.contacted_at, x.method, x.purpose, u.username),
-               E'\\n' ORDER BY c.urn, x.contacted_at, x.purpose, u.username), ''))
+               E'\\n' ORDER BY c.urn, x.contacted_at, x.purpose, u.username, x.method), ''))
         FROM victims_victimcontact x JOIN victims_victim v ON v.id = x.victim_id JOIN cases_case c ON c.id = v.case_id
         JOIN cases_user u ON u.id = x.made_by_id WHERE c.urn LIKE %(prefix)s""",
     "cases_clock": """
