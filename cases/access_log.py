@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pgtrigger
-from django.contrib import admin
 from django.db import models
 from django.db.models import CharField, F, Func, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from .admin_base import ReadOnlyAdmin
 from .models import Case, User, _choices_check
 
 
@@ -361,7 +361,7 @@ def what_label(code: str) -> str:
 # --------------------------------------------------------------------------------------------------------------
 
 
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdmin):
     """The read log in the admin: read-only (the database refuses changes anyway)."""
 
     list_display = ("at", "actor", "what", "description", "case", "ip", "api_client")
@@ -379,12 +379,3 @@ class AccessLogAdmin(admin.ModelAdmin):
             return qs.none()
         visible = Case.objects.visible_to(user).values("pk")
         return qs.filter(Q(case__in=visible) | Q(case__isnull=True, actor__organisation=user.organisation_id))
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False

@@ -12,19 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import alerts
+from .admin_base import ReadOnlyAdmin
 from .models import Alert, CalendarFeed, NotificationPreference
 from .selectors import case_visibility_q
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 class WaitingFilter(admin.SimpleListFilter):
@@ -47,7 +37,7 @@ class WaitingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Alert)
-class AlertAdmin(_ReadOnly):
+class AlertAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "recipient",
@@ -106,7 +96,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarFeed)
-class CalendarFeedAdmin(_ReadOnly):
+class CalendarFeedAdmin(ReadOnlyAdmin):
     """Feeds are made by their owner (the token is shown once); an administrator can see and revoke them."""
 
     list_display = ("user", "created_at", "last_used_at", "revoked_at")

@@ -60,7 +60,7 @@ Who is told: the named people who act, and their line managers (``_recipients_sq
   the 50 most urgent items and a link to their dashboard (someone who is also an OIC gets their own items too).
 - The calendar feed (``clocks_for``, ``clock_scope_q``) lists every deadline a person acts on.
 
-Nobody is told about a case they may not see. Detection applies ``gate_sql``, the SQL twin of
+Nobody is told about a case they may not see. Detection applies ``selectors.gate_sql``, the SQL twin of
 ``cases.selectors.case_visibility_q`` (the one access gate; tests/cases/test_alerts_gate.py compares the two for
 every persona and every kind of case, restricted ones included), to every recipient inside the INSERT; the
 digests apply it to each OIC, and admit an organisation-wide reader to a restricted case only when they are named
@@ -113,7 +113,7 @@ from django.utils import timezone
 
 from . import clocks, ledger
 from .models import Alert, Case, Clock, ClockEvent, NotificationPreference, User
-from .selectors import OPERATIONAL_ROLES
+from .selectors import OPERATIONAL_ROLES, gate_sql
 
 logger = logging.getLogger(__name__)
 
@@ -356,7 +356,7 @@ def preferences_of(user: User) -> tuple[bool, bool]:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# The access gate in SQL
+# SQL building blocks. The access gate in SQL is ``selectors.gate_sql``, beside the rule it mirrors.
 #
 # The SQL of this module is assembled from constants and model table names only (hence the ``noqa: S608``);
 # every value is a parameter.
@@ -369,9 +369,7 @@ assert all(r in OPERATIONAL_ROLES for roles in ORG_WIDE_ROLES.values() for r in 
 
 def _tables() -> dict[str, str]:
     from charging.models import ChargingReferral
-    from governance.models import PanelReview, ScrutinyPanel
 
-    members = ScrutinyPanel.members.through._meta
     return {
         "alert": Alert._meta.db_table,
         "case": Case._meta.db_table,
@@ -382,55 +380,7 @@ def _tables() -> dict[str, str]:
         "pref": NotificationPreference._meta.db_table,
         "referral": ChargingReferral._meta.db_table,
         "restricted": Case.restricted_to.through._meta.db_table,
-        "panelreview": PanelReview._meta.db_table,
-        "panel_members": members.db_table,
-        "panel_members_panel": members.get_field("scrutinypanel").column,
     }
-
-
-def gate_sql(user: str, org: str, case: str, *, case_id: str = "id") -> str:
-    """The access gate as a SQL condition: true when the user row ``user`` (with its organisation LEFT JOINed
-    as ``org``) may see the case row ``case`` (any row with the case's ``force_id``, ``cps_area_id`` and
-    ``restricted``, and its id in the column ``case_id``). The SQL twin of ``selectors.case_visibility_q``,
-    clause by clause (tests/cases/test_alerts_gate.py compares the two for every persona and kind of case):
-
-    - inactive: nothing; superusers: everything;
-    - staff of a force with an operational role: the force's cases; of a CPS Area: the cases referred to it;
-    - scrutiny panel members: the cases their panels review;
-    - a restricted case: only the users named on it, on top of the above.
-
-    Uses the parameter ``%(operational_roles)s`` (``sql_params()``)."""
-    t = _tables()
-    return f"""(
-        {user}.is_active AND (
-            {user}.is_superuser
-            OR (
-                (
-                    (
-                        {org}.id IS NOT NULL
-                        AND {user}.roles::text[] && %(operational_roles)s::text[]
-                        AND CASE WHEN {org}.kind = 'force' THEN {case}.force_id = {org}.id
-                                 ELSE {case}.cps_area_id IS NOT DISTINCT FROM {org}.id END
-                    )
-                    OR (
-                        'panel_member' = ANY({user}.roles)
-                        AND EXISTS (
-                            SELECT 1 FROM {t["panelreview"]} gate_pr
-                            JOIN {t["panel_members"]} gate_pm ON gate_pm.{t["panel_members_panel"]} = gate_pr.panel_id
-                            WHERE gate_pr.case_id = {case}.{case_id} AND gate_pm.user_id = {user}.id
-                        )
-                    )
-                )
-                AND (
-                    NOT {case}.restricted
-                    OR EXISTS (
-                        SELECT 1 FROM {t["restricted"]} gate_rt
-                        WHERE gate_rt.case_id = {case}.{case_id} AND gate_rt.user_id = {user}.id
-                    )
-                )
-            )
-        )
-    )"""  # noqa: S608
 
 
 def sql_params(**extra: Any) -> dict[str, Any]:

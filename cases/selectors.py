@@ -61,6 +61,59 @@ def case_visibility_q(user: Any, prefix: str = "") -> Q | None:
     return allowed & not_restricted
 
 
+def gate_sql(user: str, org: str, case: str, *, case_id: str = "id") -> str:
+    """``case_visibility_q`` as a SQL condition, for set-based statements that decide for many people at once
+    (the alert detection and digests in ``cases/alerts.py``): true when the user row ``user`` (with its
+    organisation LEFT JOINed as ``org``) may see the case row ``case`` (any row with the case's ``force_id``,
+    ``cps_area_id`` and ``restricted``, and its id in the column ``case_id``). Clause by clause the same rule
+    (tests/cases/test_alerts_gate.py compares the two for every persona and kind of case):
+
+    - inactive: nothing; superusers: everything;
+    - staff of a force with an operational role: the force's cases; of a CPS Area: the cases referred to it;
+    - scrutiny panel members: the cases their panels review;
+    - a restricted case: only the users named on it, on top of the above.
+
+    Built from table names only; uses the parameter ``%(operational_roles)s`` (``list(OPERATIONAL_ROLES)``)."""
+    from governance.models import PanelReview, ScrutinyPanel
+
+    from .models import Case
+
+    members = ScrutinyPanel.members.through._meta
+    panelreview, panel_members = PanelReview._meta.db_table, members.db_table
+    panel_column = members.get_field("scrutinypanel").column
+    restricted = Case.restricted_to.through._meta.db_table
+    return f"""(
+        {user}.is_active AND (
+            {user}.is_superuser
+            OR (
+                (
+                    (
+                        {org}.id IS NOT NULL
+                        AND {user}.roles::text[] && %(operational_roles)s::text[]
+                        AND CASE WHEN {org}.kind = 'force' THEN {case}.force_id = {org}.id
+                                 ELSE {case}.cps_area_id IS NOT DISTINCT FROM {org}.id END
+                    )
+                    OR (
+                        'panel_member' = ANY({user}.roles)
+                        AND EXISTS (
+                            SELECT 1 FROM {panelreview} gate_pr
+                            JOIN {panel_members} gate_pm ON gate_pm.{panel_column} = gate_pr.panel_id
+                            WHERE gate_pr.case_id = {case}.{case_id} AND gate_pm.user_id = {user}.id
+                        )
+                    )
+                )
+                AND (
+                    NOT {case}.restricted
+                    OR EXISTS (
+                        SELECT 1 FROM {restricted} gate_rt
+                        WHERE gate_rt.case_id = {case}.{case_id} AND gate_rt.user_id = {user}.id
+                    )
+                )
+            )
+        )
+    )"""  # noqa: S608
+
+
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user: User | Any) -> CaseQuerySet:
         q = case_visibility_q(user)

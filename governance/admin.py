@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib import admin
 
 from cases.admin import CaseScopedAdmin
+from cases.admin_base import ReadOnlyAdmin
 from cases.models import Case
 from charging.models import ActionPlanEscalation, ActionPlanRating
 
@@ -78,7 +79,7 @@ class ActionPlanEscalationAdmin(CaseScopedAdmin):
 
 
 @admin.register(HighHarmFlag)
-class HighHarmFlagAdmin(admin.ModelAdmin):
+class HighHarmFlagAdmin(ReadOnlyAdmin):
     """Read-only: the evaluation writes ``computed``; overrides go through the person's flag page."""
 
     list_display = ("person", "computed", "override", "evaluated_at", "overridden_by")
@@ -90,15 +91,6 @@ class HighHarmFlagAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return qs
         return qs.filter(person__cases__in=Case.objects.visible_to(request.user)).distinct()
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(HighHarmRun)
@@ -123,18 +115,9 @@ class HighHarmRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(PerformanceRefresh)
-class PerformanceRefreshAdmin(admin.ModelAdmin):
+class PerformanceRefreshAdmin(ReadOnlyAdmin):
     """When the stored performance figures were last computed (the dashboard says "figures as of")."""
 
     list_display = ("started_at", "status", "full", "from_month", "figures", "seconds", "finished_at")
     list_filter = ("status", "full")
     readonly_fields = [f.name for f in PerformanceRefresh._meta.fields]
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False

@@ -1,4 +1,4 @@
-"""Nobody is told about a case they cannot see: the alerts' SQL twin of the access gate (``alerts.gate_sql``)
+"""Nobody is told about a case they cannot see: the alerts' SQL twin of the access gate (``selectors.gate_sql``)
 against the one gate (``Case.objects.visible_to``) for every persona and every kind of case, the preference rule
 in SQL against ``alert_allowed``, and end to end: every alert detection writes, and every digest item, is
 something its reader may see, restricted cases included."""
@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from cases import alerts, ledger
+from cases import alerts, ledger, selectors
 from cases.models import Alert, Case, NotificationPreference, Organisation, Role
 from cases.services import case_restrict
 from charging.services import case_refer_to_cps
@@ -32,7 +32,7 @@ def sql_pairs(users, cases) -> set[tuple[int, int]]:
         cur.execute(
             f"""SELECT u.id, c.id FROM cases_user u LEFT JOIN cases_organisation uo ON uo.id = u.organisation_id
             CROSS JOIN cases_case c
-            WHERE u.id = ANY(%(users)s) AND c.id = ANY(%(cases)s) AND {alerts.gate_sql("u", "uo", "c")}""",  # noqa: S608
+            WHERE u.id = ANY(%(users)s) AND c.id = ANY(%(cases)s) AND {selectors.gate_sql("u", "uo", "c")}""",  # noqa: S608
             alerts.sql_params(users=[u.pk for u in users], cases=[c.pk for c in cases]),
         )
         return set(cur.fetchall())
