@@ -872,7 +872,9 @@ class Planner:
             )
             # Accepted at triage: allocated to the prosecutor who accepted it (no draw: the rest stays as it was).
             area_prosecutors = ctx.staff.prosecutors[area_id]
-            allocated = area_prosecutors[(i * 31 + k) % len(area_prosecutors)] if triage == "accepted" else None
+            allocated = (
+                area_prosecutors[(i * 31 + k) % len(area_prosecutors)] if triage == "accepted" else None
+            )
             batch.add(
                 "charging_chargingreferral", referral_id, k, "charging_decision" if rnd() < 0.95 else "early_advice",
                 received, custody, triage, _n(triaged_on), reasons,

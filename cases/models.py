@@ -306,7 +306,12 @@ class Case(DerivedFieldsMixin):
     restricted_to = models.ManyToManyField("cases.User", blank=True, related_name="restricted_cases")
     high_harm_repeat_offender = models.BooleanField(default=False)
     oic = models.ForeignKey(
-        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="oic_cases", db_index=False
+        "cases.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="oic_cases",
+        db_index=False,
     )
     suspects = models.ManyToManyField(Person, blank=True, related_name="cases")
     created_at = models.DateTimeField(auto_now_add=True)

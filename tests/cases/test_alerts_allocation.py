@@ -195,7 +195,9 @@ def test_a_resend_has_the_same_message_id(referred, oic_a):
     sent = [m for m in mail.outbox if m.extra_headers.get("X-JJP-Alert") == str(row.pk)]
     assert len(sent) == 2
     ids = {m.message()["Message-ID"] for m in sent}
-    assert ids == {f"<alert-{row.pk}.20260312@jjp.example.test>"} == {alerts.message_id(row)}  # day: the due date
+    assert (
+        ids == {f"<alert-{row.pk}.20260312@jjp.example.test>"} == {alerts.message_id(row)}
+    )  # day: the due date
     others = {alerts.message_id(a) for a in Alert.objects.exclude(pk=row.pk)}
     assert alerts.message_id(row) not in others
 

@@ -126,7 +126,9 @@ def test_incremental_values_equal_a_full_recomputation(oic_a, prosecutor_a):
         decided_on=RECEIVED + datetime.timedelta(days=2),
         reasons="Need the 999 call.",
         respond_by=RECEIVED + datetime.timedelta(days=14),
-        actions=[{"description": "Obtain the 999 recording", "due_on": RECEIVED + datetime.timedelta(days=10)}],
+        actions=[
+            {"description": "Obtain the 999 recording", "due_on": RECEIVED + datetime.timedelta(days=10)}
+        ],
         today=TODAY,
     )
     charging.case_refer_to_cps(actor=oic_a, case=cases[1], received_on=RECEIVED, today=TODAY)

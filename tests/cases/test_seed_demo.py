@@ -121,6 +121,8 @@ def test_outside_the_local_run_demo_users_get_unusable_passwords():
             assert not user.check_password(DEMO_PASSWORD)
         assert not Client().login(username="gmp-oic", password=DEMO_PASSWORD)
     assert DEMO_PASSWORD not in output
+
+
 def test_run_outside_the_local_run_disables_earlier_demo_passwords(seeded):
     seed(local=False)
     with override_settings(PASSWORD_HASHERS=FAST_HASHER):

@@ -89,7 +89,10 @@ def test_closing_the_case_tells_cps_at_once(with_plan, oic_a, prosecutor_a):
     close(oic_a, with_plan)
     notification = CpsNotification.objects.get(case=with_plan)
     assert notification.recipient == prosecutor_a and notification.notified_by == oic_a
-    assert Alert.objects.filter(recipient=prosecutor_a, threshold="police_outcome_after_action_plan").count() == 1
+    assert (
+        Alert.objects.filter(recipient=prosecutor_a, threshold="police_outcome_after_action_plan").count()
+        == 1
+    )
     assert services.cps_notifications_catch_up() == 0
 
 

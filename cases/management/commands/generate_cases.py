@@ -364,7 +364,9 @@ class Command(BaseCommand):
         # prosecutor to a legal manager (eight each).
         managed = []
         for org_id, _, role, _, _ in wanted:
-            bosses = groups["police_supervisor" if role in FORCE_ROLES_MANAGED else "legal_manager"].get(org_id)
+            bosses = groups["police_supervisor" if role in FORCE_ROLES_MANAGED else "legal_manager"].get(
+                org_id
+            )
             if role in (*FORCE_ROLES_MANAGED, "prosecutor") and bosses:
                 for k, user_id in enumerate(groups[role][org_id]):
                     managed.append(User(pk=user_id, supervisor_id=bosses[min(k // 8, len(bosses) - 1)]))
