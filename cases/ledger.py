@@ -282,10 +282,10 @@ WITH changed AS (
                           ELSE 'running' END
     RETURNING c.id, c.case_id, c.kind, c.previous_state AS old_state, c.state AS new_state
 ), touched AS (
-    -- The cases whose clocks moved have changed (Case.changed_at: the API's updated_since).
+    -- The cases whose clocks moved have changed (Case.changed_at: the API's updated_since). A data-modifying
+    -- CTE runs whether or not the query reads it.
     UPDATE cases_case k SET changed_at = %(now)s
-    WHERE k.id IN (SELECT DISTINCT case_id FROM changed) AND k.changed_at < %(now)s
-    RETURNING 1
+    WHERE k.id IN (SELECT case_id FROM changed) AND k.changed_at < %(now)s
 ), recorded AS (
     INSERT INTO cases_clockevent (clock_id, case_id, kind, from_state, to_state, crossed_on, created_at, sweep_run_id)
     SELECT id, case_id, kind, old_state, new_state, %(today)s, %(now)s, %(run)s
@@ -294,7 +294,7 @@ WITH changed AS (
     ON CONFLICT ON CONSTRAINT cases_clockevent_once_per_day DO NOTHING
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM recorded), (SELECT count(*) FROM touched)
+SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM recorded)
 """
 
 
@@ -317,7 +317,7 @@ def sweep(*, today: datetime.date | None = None) -> SweepRun:
                     error="abandoned: the process stopped before finishing",
                 )
                 cursor.execute(_SWEEP_SQL, {"today": today, "now": timezone.now(), "run": run.pk})
-                run.examined, run.events, _touched = cursor.fetchone()
+                run.examined, run.events = cursor.fetchone()
                 run.status = SweepRun.Status.DONE
     except Exception as exc:
         run.status = SweepRun.Status.FAILED
