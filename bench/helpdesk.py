@@ -264,7 +264,12 @@ def child_load(starts: list[str]) -> None:
         referrals = ChargingReferral.objects.bulk_create(
             [
                 ChargingReferral(
-                    case=c, sequence=1, received_on=datetime.date.fromisoformat(s), submitted_by=oic
+                    case=c,
+                    sequence=1,
+                    received_on=datetime.date.fromisoformat(s),
+                    submitted_by=oic,
+                    force=gmp,
+                    cps_area=gmp.area,
                 )
                 for c, s in zip(cases, starts, strict=True)
             ],
@@ -287,6 +292,8 @@ def child_load(starts: list[str]) -> None:
                     due_on=due,
                     warn_on=warn,
                     state=Clock.State.RUNNING,
+                    force=gmp,
+                    cps_area=gmp.area,
                 )
             )
         Clock.objects.bulk_create(rows, batch_size=2000)

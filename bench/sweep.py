@@ -162,11 +162,13 @@ FROM bench_plan WHERE kind = 'stl'
 
 INSERT_CLOCKS_SQL = """
 INSERT INTO cases_clock (id, kind, side, label, started_on, due_on, due_at, warn_on, stopped_on, state,
-                         state_changed_at, params, action_id, case_id, order_id, referral_id, victim_id, offence_id)
-SELECT id, kind, 'police', '', started_on, due_on, NULL, warn_on, NULL, 'running', now(),
-       CASE WHEN kind = 'victim_update' THEN '{"enhanced": true}' ELSE '{}' END::jsonb,
-       NULL, id, NULL, NULL, NULL, CASE WHEN kind = 'stl' THEN id END
-FROM bench_plan
+                         state_changed_at, params, action_id, case_id, order_id, referral_id, victim_id, offence_id,
+                         force_id, cps_area_id, restricted)
+SELECT p.id, p.kind, 'police', '', p.started_on, p.due_on, NULL, p.warn_on, NULL, 'running', now(),
+       CASE WHEN p.kind = 'victim_update' THEN '{"enhanced": true}' ELSE '{}' END::jsonb,
+       NULL, p.id, NULL, NULL, NULL, CASE WHEN p.kind = 'stl' THEN p.id END,
+       c.force_id, c.cps_area_id, c.restricted
+FROM bench_plan p JOIN cases_case c ON c.id = p.id
 """
 
 SCENARIOS = {

@@ -8,11 +8,12 @@ unsliced queryset with its related rows fetched in a fixed number of queries (``
 Clock badges are computed from the clock's dates with ``ledger.ledger_state``, the rule the sweep uses, so a
 badge is right for today even before the day's first sweep has run.
 
-Lists sort by values stored on the row they list (``Case.next_due_on``, ``Case.action_plans_count``,
-``ChargingReferral.decision_due_on``: ``cases/derived.py``), never by an aggregate of related rows, so a page is
-read off an index in its order. Clocks and submissions carry no organisation, though: the Area- and force-wide
-lists read a national index in order and keep the rows of the user's cases, and the headline counts read every
-open deadline of the organisation (docs/performance.md, "Web and API response times").
+Lists sort by values stored on the row they list (``Case.next_due_on``, ``Case.stl_due_on``,
+``Case.action_plans_count``, ``ChargingReferral.decision_due_on``: ``cases/derived.py``), never by an aggregate of
+related rows, and clocks and submissions carry a copy of their case's organisation, so an Area- or force-wide
+list is one read of an index led by the organisation, in the list's order, that stops at the page's last row
+(the access gate still decides every row). The headline counts are read from such an index alone
+(docs/performance.md, "National scale").
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ from charging.models import Action, ActionPlan, CaseConversation, ChargingReferr
 
 from . import clocks, ledger
 from .models import Case, Clock, Role, User
+from .selectors import case_visibility_q
 
-# Rows of each dashboard section shown on the page; the CSV export has them all.
-LIMIT = 100
+# Rows of each dashboard section shown on the page, most urgent first; the CSV export has them all.
+LIMIT = 25
 # "Orders and bail expiring": open expiry clocks due within this many days (or already passed).
 EXPIRING_WITHIN_DAYS = 28
 # Cases with CPS: the stages at which a case conversation is still useful.
@@ -127,22 +129,6 @@ def open_clocks_prefetch(lookup: str = "clocks", to_attr: str = "open_clocks") -
     return Prefetch(lookup, queryset=Clock.objects.open().order_by("due_on", "pk"), to_attr=to_attr)
 
 
-def _earliest_open(kinds: Iterable[str], case_ref: str = "pk") -> Subquery:
-    """The earliest due date among the case's open clocks of ``kinds`` (a correlated subquery)."""
-    return Subquery(
-        Clock.objects.open()
-        .filter(case=OuterRef(case_ref), kind__in=tuple(kinds))
-        .order_by("due_on")
-        .values("due_on")[:1]
-    )
-
-
-def _stl_due(case_ref: str = "pk") -> Subquery:
-    """The earliest due date of the case's open statutory time limits: one probe of ``cases_clock_open_stl_idx``
-    (case, due_on) per row."""
-    return _earliest_open(Clock.STL_KINDS, case_ref)
-
-
 def _stl_soon(today: datetime.date, stl_due: str = "stl_due") -> Coalesce:
     """The case has an open statutory time limit within the eight-week flag (or already passed): its earliest
     open STL (the ``stl_due`` annotation) is on or before the flag's limit."""
@@ -155,15 +141,20 @@ def _stl_soon(today: datetime.date, stl_due: str = "stl_due") -> Coalesce:
 
 
 def clock_counts(qs: QuerySet[Clock], today: datetime.date) -> dict[str, int]:
-    """One query: how many open clocks are overdue, due soon, time-barred, and STL within eight weeks."""
+    """One query: how many open clocks are overdue, due soon, time-barred, and STL within eight weeks. Only
+    clocks due by the furthest of those limits are read (a range of the organisation's index)."""
     limit = today + datetime.timedelta(days=clocks.active_rules().stl_flag_days)
     soon = today + datetime.timedelta(days=clocks.active_rules().due_soon_days)
     stl = Q(kind__in=Clock.STL_KINDS)
-    return qs.open().aggregate(
-        overdue=Count("pk", filter=~stl & Q(due_on__lt=today)),
-        due_soon=Count("pk", filter=~stl & Q(due_on__gte=today, due_on__lte=soon)),
-        stl_soon=Count("pk", filter=stl & Q(due_on__gte=today, due_on__lte=limit)),
-        time_barred=Count("pk", filter=stl & Q(due_on__lt=today)),
+    return (
+        qs.open()
+        .filter(due_on__lte=max(limit, soon))
+        .aggregate(
+            overdue=Count("pk", filter=~stl & Q(due_on__lt=today)),
+            due_soon=Count("pk", filter=~stl & Q(due_on__gte=today, due_on__lte=soon)),
+            stl_soon=Count("pk", filter=stl & Q(due_on__gte=today, due_on__lte=limit)),
+            time_barred=Count("pk", filter=stl & Q(due_on__lt=today)),
+        )
     )
 
 
@@ -271,6 +262,27 @@ def oic_orders_expiring(user: User, today: datetime.date) -> QuerySet[Clock]:
     )
 
 
+def _org_q(user: User) -> Q:
+    """The row's own copy of the user's organisation (``force`` or ``cps_area``): it leads the organisation's
+    index; the access gate (``case_visibility_q``) still decides every row."""
+    org = user.organisation
+    if org is None:
+        return Q(pk__in=[])
+    return Q(force_id=org.pk) if org.kind == org.Kind.FORCE else Q(cps_area_id=org.pk)
+
+
+def _referrals(user: User) -> QuerySet[ChargingReferral]:
+    """The submissions of the cases ``user`` may see, of the user's organisation."""
+    gate = case_visibility_q(user, prefix="case__")
+    if gate is None:
+        return ChargingReferral.objects.none()
+    return ChargingReferral.objects.filter(_org_q(user), gate)
+
+
+def _case_open() -> Q:
+    return ~Q(case__status__in=Case.CLOSED_STATUSES)
+
+
 def _charging_clocks() -> Prefetch:
     return Prefetch(
         "clocks",
@@ -281,13 +293,12 @@ def _charging_clocks() -> Prefetch:
 
 def _awaiting(user: User, today: datetime.date) -> QuerySet[ChargingReferral]:
     return (
-        ChargingReferral.objects.filter(
-            case__in=Case.objects.visible_to(user), status=ChargingReferral.Status.AWAITING_DECISION
-        )
+        _referrals(user)
+        .filter(status=ChargingReferral.Status.AWAITING_DECISION)
         .select_related("case", "submitted_by")
-        # The charging clock's due date is stored on the submission (``decision_due_on``, kept by the ledger)
-        # and indexed over the awaiting submissions, so the lists ordered by it need not join the clocks.
-        .annotate(charging_due=F("decision_due_on"), stl_due=_stl_due("case"))
+        # The charging clock's due date is stored on the submission (``decision_due_on``) and the earliest STL on
+        # the case (``stl_due_on``), both kept by the ledger, so the lists ordered by them need not join clocks.
+        .annotate(charging_due=F("decision_due_on"), stl_due=F("case__stl_due_on"))
         .annotate(stl_soon=_stl_soon(today))
         .prefetch_related(_charging_clocks(), "case__suspects")
     )
@@ -304,12 +315,9 @@ def stl_watch(user: User, today: datetime.date) -> QuerySet[Clock]:
     """Open statutory time limits within eight weeks, or passed, on open cases: the STL watch list."""
     limit = today + datetime.timedelta(days=clocks.active_rules().stl_flag_days)
     return (
-        Clock.objects.open()
-        .filter(
-            kind__in=Clock.STL_KINDS,
-            case__in=Case.objects.visible_to(user).open(),
-            due_on__lte=limit,
-        )
+        Clock.objects.visible_to(user)
+        .open()
+        .filter(_case_open(), kind__in=Clock.STL_KINDS, due_on__lte=limit)
         .select_related("case", "offence__offence_type")
         .order_by("due_on", "pk")
     )
@@ -335,15 +343,18 @@ def resubmissions(user: User, today: datetime.date) -> QuerySet[ChargingReferral
 def conversation_flags(user: User, today: datetime.date) -> QuerySet[Case]:
     """Cases with CPS that need a case conversation and have had none: high risk, a high-harm repeat offender,
     or a statutory time limit within eight weeks."""
+    limit = today + datetime.timedelta(days=clocks.active_rules().stl_flag_days)
     return (
         Case.objects.visible_to(user)
         .filter(status__in=WITH_CPS)
+        .filter(
+            Q(risk_level=Case.RiskLevel.HIGH) | Q(high_harm_repeat_offender=True) | Q(stl_due_on__lte=limit)
+        )
         .filter(~Exists(CaseConversation.objects.filter(case=OuterRef("pk"))))
-        .annotate(stl_due=_stl_due())
+        .annotate(stl_due=F("stl_due_on"))
         .annotate(stl_soon=_stl_soon(today))
-        .filter(Q(risk_level=Case.RiskLevel.HIGH) | Q(high_harm_repeat_offender=True) | Q(stl_soon=True))
         .prefetch_related("suspects")
-        .order_by(F("stl_due").asc(nulls_last=True), "urn")
+        .order_by(F("stl_due_on").asc(nulls_last=True), "urn")
     )
 
 
@@ -391,9 +402,8 @@ def returned_at_triage(user: User, today: datetime.date) -> QuerySet[ChargingRef
     """Files returned to police at triage and not yet resubmitted, by the date police must respond."""
     later = ChargingReferral.objects.filter(case=OuterRef("case"), sequence__gt=OuterRef("sequence"))
     return (
-        ChargingReferral.objects.filter(
-            case__in=Case.objects.visible_to(user).open(), status=ChargingReferral.Status.REJECTED
-        )
+        _referrals(user)
+        .filter(_case_open(), status=ChargingReferral.Status.REJECTED)
         .filter(~Exists(later))
         .select_related("case__oic")
         .order_by(F("respond_by").asc(nulls_last=True), "pk")
@@ -647,6 +657,7 @@ class Dashboard:
     org_kind: str
     sections: tuple[Section, ...]
     description: str = ""
+    counts_of: str = "Open deadlines"  # what the headline numbers count (``dashboard_counts``)
 
     def allows(self, user: Any) -> bool:
         org = getattr(user, "organisation", None)
@@ -668,6 +679,7 @@ POLICE_SUPERVISOR = Dashboard(
     "force",
     SUPERVISOR_SECTIONS,
     "Your force's overdue deadlines, files at CPS triage, escalations and repeated action plans.",
+    "The force's open police-side deadlines",
 )
 LEGAL_MANAGER = Dashboard(
     "legal-manager",
@@ -676,6 +688,7 @@ LEGAL_MANAGER = Dashboard(
     "cps_area",
     SUPERVISOR_SECTIONS,
     "Your Area's overdue deadlines, the triage queue, escalations and repeated action plans.",
+    "The Area's open CPS-side deadlines and statutory time limits",
 )
 PROSECUTOR = Dashboard(
     "prosecutor",
@@ -684,6 +697,7 @@ PROSECUTOR = Dashboard(
     "cps_area",
     PROSECUTOR_SECTIONS,
     "Statutory time limits, referrals awaiting a decision, action plan responses and case conversations.",
+    "The Area's open CPS-side deadlines and statutory time limits",
 )
 OIC = Dashboard(
     "oic",
@@ -692,6 +706,7 @@ OIC = Dashboard(
     "force",
     OIC_SECTIONS,
     "Your cases, most urgent first, and what is due on them.",
+    "The open deadlines of your cases",
 )
 
 # In the order a person holding several roles is routed home.
@@ -710,11 +725,11 @@ def home_dashboard(user: Any) -> Dashboard | None:
 
 
 def dashboard_counts(board: Dashboard, user: User, today: datetime.date) -> dict[str, int]:
-    """The headline numbers above a dashboard (one query)."""
+    """The headline numbers above a dashboard (one query): an OIC's, the open deadlines of their cases; the
+    others', the organisation's side of the work (``_team_side``: a force's police-side deadlines; an Area's
+    CPS-side deadlines and every statutory time limit), read from the organisation's index alone."""
     if board is OIC:
         qs = Clock.objects.filter(case__in=_my_cases(user))
-    elif board is PROSECUTOR:  # the clocks of the open cases the gate lets the prosecutor see
-        qs = Clock.objects.filter(case__in=Case.objects.visible_to(user).open())
     else:
         qs = Clock.objects.visible_to(user).filter(_team_side(user))
     return clock_counts(qs, today)

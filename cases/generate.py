@@ -71,7 +71,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "charging_chargingreferral": _columns(
         "id sequence kind received_on custody triage triaged_on triage_reasons triage_notes respond_by status "
-        "closed_on notes case_id submitted_by_id prosecutor_id"
+        "closed_on notes case_id submitted_by_id prosecutor_id force_id cps_area_id"
     ),
     "charging_chargingdecision": _columns(
         "id decided_on test outcome evidence_led_viable evidence_led_strategy reasons case_id decided_by_id "
@@ -101,7 +101,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "cases_clock": _columns(
         "id kind side label started_on due_on due_at warn_on stopped_on state state_changed_at params "
-        "action_id case_id order_id referral_id victim_id offence_id previous_state"
+        "action_id case_id order_id referral_id victim_id offence_id previous_state force_id cps_area_id restricted"
     ),
     "cases_clockevent": _columns(
         "kind from_state to_state crossed_on created_at case_id clock_id sweep_run_id"
@@ -879,7 +879,7 @@ class Planner:
                 "charging_chargingreferral", referral_id, k, "charging_decision" if rnd() < 0.95 else "early_advice",
                 received, custody, triage, _n(triaged_on), reasons,
                 "Please resubmit with the missing material." if how == "rejected" else "", _n(respond_by),
-                ref_status, _n(ended), "", case_id, oic, _n(allocated),
+                ref_status, _n(ended), "", case_id, oic, _n(allocated), force.id, area_id,
             )  # fmt: skip
             if k == 1:
                 investigation.stop(received)
@@ -1185,8 +1185,9 @@ class Planner:
                     clock.stop(closed_on, "cancelled")
 
         # ---- rows: clocks and their crossings, the timeline, the case ----------------------------------
+        gate = (force.id, area_id if referrals else NULL, restricted)  # the clocks' copy of the case's
         for clock in clock_list:
-            self._clock_rows(batch, clock, case_id)
+            self._clock_rows(batch, clock, case_id, gate)
         events.sort(key=lambda e: (e[0], e[1]))
         last_change = created_at
         for n, (on, _, kind, summary, reason, data, actor) in enumerate(events):
@@ -1286,8 +1287,11 @@ class Planner:
 
     # -- a clock's row and the crossings the daily sweep recorded -------------------------------------------
 
-    def _clock_rows(self, batch: Batch, clock: _Clock, case_id: int) -> datetime.date:
-        """Write the clock and its crossings; returns the day its state last changed. Crossings are those a
+    def _clock_rows(
+        self, batch: Batch, clock: _Clock, case_id: int, gate: tuple[int, object, bool]
+    ) -> datetime.date:
+        """Write the clock (with ``gate``, its copy of the case's force, CPS Area and restricted flag) and its
+        crossings; returns the day its state last changed. Crossings are those a
         sweep running every day records (and ``clock_open`` records on opening): due soon on ``warn_on``,
         overdue (time-barred for an STL) the day after ``due_on``, each only while the clock is open and only
         up to today."""
@@ -1324,7 +1328,7 @@ class Planner:
             "cases_clock", clock.id, kind, clock.side, clock.label, clock.started_on, due, _n(clock.due_at), warn,
             _n(clock.stopped_on), state, _ts(changed, 7, 15), clock.params, _n(subject.get("action_id")), case_id,
             _n(subject.get("order_id")), _n(subject.get("referral_id")), _n(subject.get("victim_id")),
-            _n(subject.get("offence_id")), previous,
+            _n(subject.get("offence_id")), previous, *gate,
         )  # fmt: skip
         return changed
 

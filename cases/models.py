@@ -6,6 +6,8 @@ in ``cases/services.py`` and the other apps' services. Case data is never cascad
 
 from __future__ import annotations
 
+from typing import Any
+
 import pghistory
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
@@ -253,7 +255,7 @@ class DerivedFieldsMixin(models.Model):
 
 #: Derived columns of the case (see ``cases/derived.py``): left out of the audit history, which records what
 #: people changed, not what the ledger computed from it.
-CASE_DERIVED_FIELDS = ("changed_at", "next_due_on", "action_plans_count")
+CASE_DERIVED_FIELDS = ("changed_at", "next_due_on", "stl_due_on", "action_plans_count")
 
 
 @audited(exclude=list(CASE_DERIVED_FIELDS))
@@ -328,6 +330,12 @@ class Case(DerivedFieldsMixin):
         blank=True,
         help_text="The earliest due date of the case's open clocks (empty when none is open). Kept by the ledger.",
     )
+    stl_due_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The earliest due date of the case's open statutory time limits (empty when none is open). "
+        "Kept by the ledger.",
+    )
     action_plans_count = models.PositiveSmallIntegerField(
         default=0, db_default=0, help_text="Action plans issued on the case. Kept by action_plan_issue."
     )
@@ -385,6 +393,12 @@ class Case(DerivedFieldsMixin):
                 fields=["cps_area", "action_plans_count"],
                 condition=Q(action_plans_count__gte=2),
                 name="cases_case_area_plans_idx",
+            ),
+            # Prosecutor dashboard: "cases flagged for a case conversation", earliest statutory time limit first.
+            models.Index(
+                fields=["cps_area", "stl_due_on", "urn"],
+                condition=Q(status__in=["referred", "action_plan", "decided"]),
+                name="cases_case_area_stl_due_idx",
             ),
         ]
 
@@ -485,12 +499,19 @@ class ClockState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+#: The clock's copy of its case's access-gate fields (see ``Clock.force``): left out of the audit history.
+CLOCK_GATE_FIELDS = ("force", "cps_area", "restricted")
+
+
 @audited(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(
-        condition=pghistory.AnyChange(exclude=["state", "previous_state", "state_changed_at"])
+        condition=pghistory.AnyChange(
+            exclude=["state", "previous_state", "state_changed_at", *CLOCK_GATE_FIELDS]
+        )
     ),
     pghistory.DeleteEvent(),
+    exclude=list(CLOCK_GATE_FIELDS),
 )
 class Clock(models.Model):
     """One deadline on a case: the clock ledger. Every deadline in the product is a row here, whatever it is
@@ -544,6 +565,24 @@ class Clock(models.Model):
         help_text="The state before the last change.",
     )
     params = models.JSONField(default=dict, blank=True, help_text="Inputs of the rule, e.g. enhanced rights.")
+    # A copy of the case's access-gate fields (force, CPS Area, restricted), so that the Area- and force-wide
+    # deadline lists and counts read an index led by the organisation and apply the access gate to the clock row
+    # itself (``ClockQuerySet.visible_to``). Filled from the case when the clock is saved first and kept by
+    # ``derived.case_refresh`` (every service) when the case is referred or restricted; no foreign key check
+    # (the case's own columns are checked).
+    force = models.ForeignKey(
+        Organisation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    cps_area = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    restricted = models.BooleanField(default=False)
 
     objects = ClockQuerySet.as_manager()
 
@@ -604,10 +643,38 @@ class Clock(models.Model):
             models.Index(
                 fields=["warn_on"], condition=Q(stopped_on__isnull=True), name="cases_clock_open_warn_idx"
             ),
+            # The STL watch list of a CPS Area, earliest first.
+            models.Index(
+                fields=["cps_area", "due_on", "id"],
+                condition=Q(stopped_on__isnull=True, kind__in=["stl", "stl_common_assault"]),
+                name="cases_clock_area_open_stl_idx",
+            ),
+            # A force's team deadlines (police side) and a CPS Area's (CPS side and every STL): the supervisors'
+            # overdue lists, and the headline counts read from the index alone (the included columns are what
+            # the counts and the access gate test).
+            models.Index(
+                fields=["force", "due_on", "id"],
+                include=["kind", "restricted", "case"],
+                condition=Q(stopped_on__isnull=True, side="police"),
+                name="cases_clock_force_police_idx",
+            ),
+            models.Index(
+                fields=["cps_area", "due_on", "id"],
+                include=["kind", "restricted", "case"],
+                condition=Q(stopped_on__isnull=True)
+                & (Q(side="cps") | Q(kind__in=["stl", "stl_common_assault"])),
+                name="cases_clock_area_cps_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} due {self.due_on:%d %b %Y} ({self.get_state_display()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.force_id is None:
+            self.force_id, self.cps_area_id = self.case.force_id, self.case.cps_area_id
+            self.restricted = self.case.restricted
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

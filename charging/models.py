@@ -5,6 +5,8 @@ and how CPS triage referrals today (../shared/docs/cps-workflow.md). Writes go t
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
@@ -49,7 +51,7 @@ class ChargingReferralStatus(models.TextChoices):
     REJECTED = "rejected", "Returned at triage"
 
 
-@audited(exclude=["decision_due_on"])
+@audited(exclude=["decision_due_on", "force", "cps_area"])
 class ChargingReferral(DerivedFieldsMixin):
     """One submission of a case to CPS, for early advice or a charging decision. Each submission has its own
     10-working-day charging clock from the day CPS receives it; an action plan ends that submission and the
@@ -90,6 +92,26 @@ class ChargingReferral(DerivedFieldsMixin):
         null=True, blank=True, help_text="When the charging decision on this submission is due."
     )
 
+    # A copy of the case's organisations, so the Area- and force-wide queues (awaiting a decision, triage,
+    # returned files) read an index led by the organisation. Filled from the case when the submission is saved
+    # first: a case's force never changes and its CPS Area is set by its first referral, before this row.
+    force = models.ForeignKey(
+        "cases.Organisation",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    cps_area = models.ForeignKey(
+        "cases.Organisation",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
     DERIVED_FIELDS = ("decision_due_on",)
 
     class Meta:
@@ -126,14 +148,49 @@ class ChargingReferral(DerivedFieldsMixin):
             models.Index(fields=["status", "received_on"], name="charging_ref_status_recv_idx"),
             # Prosecutor dashboard and triage queue: submissions awaiting a decision by charging clock.
             models.Index(
-                fields=["decision_due_on", "id"],
+                fields=["cps_area", "decision_due_on", "id"],
                 condition=Q(status="awaiting"),
-                name="charging_ref_awaiting_due_idx",
+                name="charging_ref_area_awaiting_idx",
+            ),
+            # Triage queues of an Area and of a force: custody first, then by charging clock.
+            models.Index(
+                F("cps_area"),
+                F("custody").desc(),
+                F("decision_due_on"),
+                F("received_on"),
+                F("id"),
+                condition=Q(status="awaiting", triage="pending"),
+                name="charging_ref_area_triage_idx",
+            ),
+            models.Index(
+                F("force"),
+                F("custody").desc(),
+                F("decision_due_on"),
+                F("received_on"),
+                F("id"),
+                condition=Q(status="awaiting", triage="pending"),
+                name="charging_ref_force_triage_idx",
+            ),
+            # Files returned at triage, by the day police must respond.
+            models.Index(
+                fields=["force", "respond_by", "id"],
+                condition=Q(status="rejected"),
+                name="charging_ref_force_return_idx",
+            ),
+            models.Index(
+                fields=["cps_area", "respond_by", "id"],
+                condition=Q(status="rejected"),
+                name="charging_ref_area_return_idx",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.case} referral {self.sequence} ({self.get_status_display()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.force_id is None:
+            self.force_id, self.cps_area_id = self.case.force_id, self.case.cps_area_id
+        super().save(*args, **kwargs)
 
 
 class CaseConversationMode(models.TextChoices):

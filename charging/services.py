@@ -91,6 +91,8 @@ def case_refer_to_cps(
         raise TransitionError("Add at least one offence before referring the case.")
     with _audited(actor, "case_refer_to_cps"):
         sequence = (case.referrals.aggregate(n=Max("sequence"))["n"] or 0) + 1
+        # The Area first, so the submission (and the charging clock) take their copy of it from the case.
+        case.cps_area_id = case.cps_area_id or (cps_area.pk if cps_area else case.force.area_id)
         referral = ChargingReferral.objects.create(
             case=case,
             sequence=sequence,
@@ -103,7 +105,6 @@ def case_refer_to_cps(
         stop_investigation_clock(case, on=received_on)
         case.action_plans.filter(status=ActionPlan.Status.OPEN).update(status=ActionPlan.Status.RESUBMITTED)
         case.status = Case.Status.REFERRED
-        case.cps_area_id = case.cps_area_id or (cps_area.pk if cps_area else case.force.area_id)
         case.save(update_fields=["status", "cps_area", "updated_at"])
         ledger.clock_open(
             case=case,

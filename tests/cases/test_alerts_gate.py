@@ -14,7 +14,7 @@ import time_machine
 from django.db import connection
 
 from cases import alerts, ledger, selectors
-from cases.models import Alert, Case, NotificationPreference, Organisation, Role
+from cases.models import Alert, Case, Clock, NotificationPreference, Organisation, Role
 from cases.services import case_restrict
 from charging.services import case_refer_to_cps
 from governance.models import PanelReview, ScrutinyPanel
@@ -136,6 +136,21 @@ def test_the_sql_gate_lets_through_exactly_what_the_access_gate_does(world):
     assert (pk["other_area"], case["a_to_other_area"]) in expected
     assert (pk["operator"], case["a_restricted_not_oic"]) in expected
     assert not any(u == pk["no_role_a"] or u == pk["inactive_a"] for u, _ in expected)
+
+
+@pytest.mark.django_db
+def test_a_clock_applies_the_gate_to_its_own_copy_of_the_case_exactly_as_the_case_does(world):
+    """``Clock.objects.visible_to`` reads the clock's copy of its case's force, CPS Area and restricted flag:
+    for every persona it lets through the clocks of exactly the cases ``Case.objects.visible_to`` does."""
+    people, cases = world
+    ids = [c.pk for c in cases.values()]
+    assert set(Clock.objects.filter(case_id__in=ids).values_list("case_id", flat=True)) == set(ids)
+    for name, user in people.items():
+        via_copy = set(
+            Clock.objects.visible_to(user).filter(case_id__in=ids).values_list("case_id", flat=True)
+        )
+        via_case = set(Case.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+        assert via_copy == via_case, name
 
 
 @pytest.mark.django_db

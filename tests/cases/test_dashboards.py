@@ -269,6 +269,11 @@ def test_oic_dashboard(client, oic_a, oic_b, three):
     other = CaseFactory(
         actor=UserFactory(organisation=oic_a.organisation, roles=[Role.OIC], username="oic-2")
     )
+    # Police-side: investigations overdue (reported 30 days ago, not referred), hidden and elsewhere.
+    month_ago = TODAY - datetime.timedelta(days=30)
+    hidden_police = CaseFactory(actor=oic_a, urn="HIDDEN-2", police_perpetrated=True, reported_on=month_ago)
+    case_restrict(actor=other_supervisor, case=hidden_police, users=[oic_a], reason="Serving officer.")
+    CaseFactory(actor=oic_b, urn="WYP-CASE-2", reported_on=month_ago)
     elsewhere = CaseFactory(actor=oic_b, urn="WYP-CASE")
     client.force_login(oic_a)
     response = client.get(reverse("dashboard", args=["oic"]))
@@ -299,6 +304,54 @@ def test_oic_dashboard(client, oic_a, oic_b, three):
         "time_barred": sum(k.due_on < TODAY for k in stl),
     }
     assert response.context["counts"]["overdue"] >= 2 and response.context["counts"]["stl_soon"] == 1
+
+
+def _counted(clocks_: list[Clock]) -> dict[str, int]:
+    stl = [k for k in clocks_ if k.kind in Clock.STL_KINDS]
+    other = [k for k in clocks_ if k.kind not in Clock.STL_KINDS]
+    return {
+        "overdue": sum(k.due_on < TODAY for k in other),
+        "due_soon": sum(TODAY <= k.due_on <= TODAY + datetime.timedelta(days=3) for k in other),
+        "stl_soon": sum(TODAY <= k.due_on <= TODAY + datetime.timedelta(days=56) for k in stl),
+        "time_barred": sum(k.due_on < TODAY for k in stl),
+    }
+
+
+def test_headline_counts_are_the_organisations_side_of_the_work_behind_the_gate(
+    client, prosecutor_a, supervisor_a, oic_a, oic_b, three
+):
+    """A force's police-side deadlines, an Area's CPS-side deadlines and every STL, of the cases the person may
+    see: a restricted case they are not named on is not counted, nor another force's or Area's cases."""
+    from cases.services import case_restrict
+
+    hidden = CaseFactory(actor=oic_a, urn="HIDDEN", police_perpetrated=True)
+    charging.case_refer_to_cps(
+        actor=oic_a, case=hidden, received_on=TODAY - datetime.timedelta(days=20), today=TODAY
+    )
+    other_supervisor = UserFactory(organisation=oic_a.organisation, roles=[Role.POLICE_SUPERVISOR])
+    case_restrict(actor=other_supervisor, case=hidden, users=[oic_a], reason="Serving officer.")
+    # Police-side: investigations overdue (reported 30 days ago, not referred), hidden and elsewhere.
+    month_ago = TODAY - datetime.timedelta(days=30)
+    hidden_police = CaseFactory(actor=oic_a, urn="HIDDEN-2", police_perpetrated=True, reported_on=month_ago)
+    case_restrict(actor=other_supervisor, case=hidden_police, users=[oic_a], reason="Serving officer.")
+    CaseFactory(actor=oic_b, urn="WYP-CASE-2", reported_on=month_ago)
+    elsewhere = CaseFactory(actor=oic_b, urn="WYP-CASE")
+    charging.case_refer_to_cps(
+        actor=oic_b, case=elsewhere, received_on=TODAY - datetime.timedelta(days=20), today=TODAY
+    )
+    for user, slug, side in (
+        (prosecutor_a, "prosecutor", lambda k: k.side == Clock.Side.CPS or k.kind in Clock.STL_KINDS),
+        (supervisor_a, "police-supervisor", lambda k: k.side == Clock.Side.POLICE),
+    ):
+        client.force_login(user)
+        response = client.get(reverse("dashboard", args=[slug]))
+        seen = Clock.objects.open().filter(case__in=Case.objects.visible_to(user))
+        expected = _counted([k for k in seen if side(k)])
+        assert response.context["counts"] == expected, slug
+        assert sum(expected.values()) > 0
+        every = _counted([k for k in Clock.objects.open() if side(k)])
+        assert every != expected, "the hidden and the other organisation's deadlines would change the numbers"
+        assert dashboards.DASHBOARDS[slug].counts_of in body(response).replace("&#x27;", "'")
 
 
 def test_prosecutor_dashboard(client, prosecutor_a, prosecutor_b, oic_a, three):

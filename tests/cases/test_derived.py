@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cases import derived, ledger
 from cases.models import BankHolidayOverride, Case, Clock
-from cases.services import bank_holiday_override_set
+from cases.services import bank_holiday_override_set, case_restrict
 from charging import services as charging
 from tests.conftest import TODAY
 from tests.factories import CaseFactory
@@ -117,8 +117,9 @@ def test_derived_columns_are_not_audited(oic_a):
     assert case.history.count() == n
 
 
-def test_incremental_values_equal_a_full_recomputation(oic_a, prosecutor_a):
-    cases = [CaseFactory(actor=oic_a, reported_on=REPORTED) for _ in range(3)]
+def test_incremental_values_equal_a_full_recomputation(oic_a, prosecutor_a, supervisor_a):
+    cases = [CaseFactory(actor=oic_a, reported_on=REPORTED) for _ in range(2)]
+    cases.append(CaseFactory(actor=oic_a, reported_on=REPORTED, police_perpetrated=True))
     referral = charging.case_refer_to_cps(actor=oic_a, case=cases[0], received_on=RECEIVED, today=TODAY)
     charging.action_plan_issue(
         actor=prosecutor_a,
@@ -133,20 +134,44 @@ def test_incremental_values_equal_a_full_recomputation(oic_a, prosecutor_a):
     )
     charging.case_refer_to_cps(actor=oic_a, case=cases[1], received_on=RECEIVED, today=TODAY)
     ledger.sweep(today=TODAY)
-    ref_rows = "SELECT id, decision_due_on FROM charging_chargingreferral ORDER BY id"
-    case_rows = "SELECT id, next_due_on, action_plans_count FROM cases_case ORDER BY id"
+    case_restrict(actor=supervisor_a, case=cases[2], users=[oic_a], reason="Serving officer.")
+    ledger.sweep(today=TODAY)
+    ref_rows = "SELECT id, decision_due_on, force_id, cps_area_id FROM charging_chargingreferral ORDER BY id"
+    case_rows = "SELECT id, next_due_on, stl_due_on, action_plans_count FROM cases_case ORDER BY id"
+    clock_rows = "SELECT id, force_id, cps_area_id, restricted FROM cases_clock ORDER BY id"
     with connection.cursor() as cur:
         cur.execute(case_rows)
         incremental_cases = cur.fetchall()
         cur.execute(ref_rows)
         incremental_refs = cur.fetchall()
-        cur.execute("UPDATE cases_case SET next_due_on = NULL, action_plans_count = 0")
-        cur.execute("UPDATE charging_chargingreferral SET decision_due_on = NULL")
+        cur.execute(clock_rows)
+        incremental_clocks = cur.fetchall()
+        cur.execute("UPDATE cases_case SET next_due_on = NULL, stl_due_on = NULL, action_plans_count = 0")
+        cur.execute("UPDATE charging_chargingreferral SET decision_due_on = NULL, cps_area_id = NULL")
+        cur.execute("UPDATE cases_clock SET cps_area_id = NULL, restricted = NOT restricted")
     derived.refresh_all()
     with connection.cursor() as cur:
         cur.execute(case_rows)
         assert cur.fetchall() == incremental_cases
         cur.execute(ref_rows)
         assert cur.fetchall() == incremental_refs
-    assert any(row[2] == 1 for row in incremental_cases)
-    assert all(row[1] is not None for row in incremental_refs)
+        cur.execute(clock_rows)
+        assert cur.fetchall() == incremental_clocks
+    assert any(row[3] == 1 for row in incremental_cases)
+    assert any(row[2] is not None for row in incremental_cases)  # an open STL
+    assert all(row[1] is not None and row[3] is not None for row in incremental_refs)
+    # The copies are the case's: referred cases' clocks carry the Area, the restricted case's the flag.
+    by_case = dict(Case.objects.values_list("pk", "cps_area_id"))
+    for case in cases:
+        copies = set(Clock.objects.filter(case=case).values_list("force_id", "cps_area_id", "restricted"))
+        assert copies == {(case.force_id, by_case[case.pk], case is cases[2])}
+
+
+def test_stl_due_on_is_the_earliest_open_statutory_time_limit(oic_a):
+    case = CaseFactory(actor=oic_a, reported_on=REPORTED)
+    stl = case.clocks.filter(stopped_on__isnull=True, kind__in=Clock.STL_KINDS)
+    assert stl.exists()
+    assert Case.objects.get(pk=case.pk).stl_due_on == min(stl.values_list("due_on", flat=True))
+    ledger.clocks_stop(list(stl), on=TODAY, outcome=Clock.State.CANCELLED)
+    assert Case.objects.get(pk=case.pk).stl_due_on is None
+    assert Case.objects.get(pk=case.pk).next_due_on == expected_next_due(case)
