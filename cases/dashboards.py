@@ -35,7 +35,6 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -44,7 +43,6 @@ from charging.models import Action, ActionPlan, CaseConversation, ChargingReferr
 
 from . import clocks, ledger
 from .models import Case, Clock, Role, User
-from .selectors import case_visibility_q
 
 # Rows of each dashboard section shown on the page, most urgent first; the CSV export has them all.
 LIMIT = 25
@@ -262,21 +260,10 @@ def oic_orders_expiring(user: User, today: datetime.date) -> QuerySet[Clock]:
     )
 
 
-def _org_q(user: User) -> Q:
-    """The row's own copy of the user's organisation (``force`` or ``cps_area``): it leads the organisation's
-    index; the access gate (``case_visibility_q``) still decides every row."""
-    org = user.organisation
-    if org is None:
-        return Q(pk__in=[])
-    return Q(force_id=org.pk) if org.kind == org.Kind.FORCE else Q(cps_area_id=org.pk)
-
-
 def _referrals(user: User) -> QuerySet[ChargingReferral]:
-    """The submissions of the cases ``user`` may see, of the user's organisation."""
-    gate = case_visibility_q(user, prefix="case__")
-    if gate is None:
-        return ChargingReferral.objects.none()
-    return ChargingReferral.objects.filter(_org_q(user), gate)
+    """The submissions of the cases ``user`` may see (the gate on the submission's copy of its case's
+    organisation and restricted flag, which leads the organisation's indexes)."""
+    return ChargingReferral.objects.visible_to(user)
 
 
 def _case_open() -> Q:
@@ -442,17 +429,16 @@ def escalations(user: User, today: datetime.date) -> QuerySet[Any]:
 
 
 def repeat_action_plans(user: User, today: datetime.date) -> QuerySet[Case]:
-    """Open cases with two or more action plans, most plans first (the stored ``Case.action_plans_count``,
-    indexed where it is 2 or more), then the latest plan."""
-    last_plan = ActionPlan.objects.filter(case=OuterRef("pk")).order_by("-issued_on").values("issued_on")[:1]
+    """Open cases with two or more action plans, most plans first, then the latest plan (the stored
+    ``Case.action_plans_count`` and ``Case.last_plan_on``, indexed in that order where the count is 2 or more)."""
     return (
         Case.objects.visible_to(user)
         .open()
         .filter(action_plans_count__gte=2)
-        .annotate(n_plans=F("action_plans_count"), last_plan=Subquery(last_plan))
+        .annotate(n_plans=F("action_plans_count"), last_plan=F("last_plan_on"))
         .select_related("oic")
         .prefetch_related(open_clocks_prefetch(), "suspects")
-        .order_by("-action_plans_count", F("last_plan").desc(nulls_last=True), "urn")
+        .order_by("-action_plans_count", F("last_plan_on").desc(nulls_last=True), "urn")
     )
 
 

@@ -3,17 +3,18 @@
 - ``Case.changed_at``: when anything on the case last changed (the case row, its timeline, a clock's state);
 - ``Case.next_due_on``: the earliest due date of the case's open clocks;
 - ``Case.stl_due_on``: the earliest due date of the case's open statutory time limits;
-- ``Case.action_plans_count``: the action plans issued on the case;
+- ``Case.action_plans_count``, ``Case.last_plan_on``: the action plans issued on the case, and the latest one's
+  issue date;
 - ``ChargingReferral.decision_due_on``: the due date of the submission's charging-decision clock;
-- ``Clock.force``, ``Clock.cps_area``, ``Clock.restricted``: the clock's copy of its case's access-gate fields
-  (and ``ChargingReferral.force``/``cps_area``, its case's organisations), so organisation-wide deadline lists
-  and counts read an index led by the organisation.
+- ``force``, ``cps_area``, ``restricted`` of ``Clock`` and ``ChargingReferral``: the row's copy of its case's
+  access-gate fields, so organisation-wide deadline lists, queues and counts read an index led by the
+  organisation and apply the access gate to the row itself.
 
 They are written only here, by set-based SQL from the rows they derive from, so a value is right by construction
 whenever it is refreshed: the ledger refreshes ``next_due_on`` (and ``decision_due_on``) whenever it opens, stops or
 recomputes a clock; ``event_record`` (which every service calls) refreshes all of a case's, and brings its clocks'
-copy of the gate fields up to date in the same statement (a case is referred or restricted by a service); a clock
-or submission takes the copy from its case when first saved; the sweep sets
+and submissions' copy of the gate fields up to date in the same statement (a case is referred or restricted by a
+service); a clock or submission takes the copy from its case when first saved; the sweep sets
 ``changed_at`` of the cases whose clocks it moved in the same statement. ``save()`` never writes them
 (``DerivedFieldsMixin``). ``refresh_all`` recomputes every row: the migration that added them and
 ``generate_cases`` use it (and an operator can, after loading data by hand).
@@ -33,6 +34,7 @@ UPDATE cases_case c SET
     next_due_on = d.next_due_on,
     stl_due_on = d.stl_due_on,
     action_plans_count = d.action_plans_count,
+    last_plan_on = d.last_plan_on,
     changed_at = {changed}
 FROM (
     SELECT c2.id,
@@ -41,6 +43,7 @@ FROM (
             WHERE k.case_id = c2.id AND k.stopped_on IS NULL AND k.kind IN ('stl', 'stl_common_assault'))
            AS stl_due_on,
            (SELECT count(*) FROM charging_actionplan p WHERE p.case_id = c2.id) AS action_plans_count,
+           (SELECT max(p.issued_on) FROM charging_actionplan p WHERE p.case_id = c2.id) AS last_plan_on,
            GREATEST(
                c2.updated_at,
                (SELECT max(e.occurred_at) FROM cases_caseevent e WHERE e.case_id = c2.id),
@@ -62,24 +65,21 @@ SET next_due_on = (SELECT min(k.due_on) FROM cases_clock k WHERE k.case_id = c.i
 WHERE c.id = ANY(%(ids)s)
 """
 
-# The clocks' copy of their case's access-gate fields: rewrites only the clocks whose copy differs. As a
-# data-modifying CTE of the case refresh (one statement per service), or on its own for the backfill.
-_CLOCK_GATE_UPDATE = """
-UPDATE cases_clock k
+# The copy of the case's access-gate fields that clocks and submissions carry: rewrites only the rows whose copy
+# differs. As data-modifying CTEs of the case refresh (one statement per service), or on their own for the backfill.
+GATE_COPIES = ("cases_clock", "charging_chargingreferral")
+
+_GATE_COPY_UPDATE = """
+UPDATE {table} t
 SET force_id = gc.force_id, cps_area_id = gc.cps_area_id, restricted = gc.restricted
 FROM cases_case gc
-WHERE k.case_id = gc.id AND {where}
-  AND (k.force_id, k.cps_area_id, k.restricted) IS DISTINCT FROM (gc.force_id, gc.cps_area_id, gc.restricted)
+WHERE t.case_id = gc.id AND {where}
+  AND (t.force_id, t.cps_area_id, t.restricted) IS DISTINCT FROM (gc.force_id, gc.cps_area_id, gc.restricted)
 """
-_CLOCK_GATE_CTE = "WITH clock_gate AS (" + _CLOCK_GATE_UPDATE.format(where="gc.id = %(id)s") + ")"
-
-_REFERRAL_ORG_UPDATE = """
-UPDATE charging_chargingreferral r
-SET force_id = rc.force_id, cps_area_id = rc.cps_area_id
-FROM cases_case rc
-WHERE r.case_id = rc.id AND {where}
-  AND (r.force_id, r.cps_area_id) IS DISTINCT FROM (rc.force_id, rc.cps_area_id)
-"""
+_GATE_COPY_CTES = "WITH " + ", ".join(
+    f"gate_{n} AS ({_GATE_COPY_UPDATE.format(table=table, where='gc.id = %(id)s')})"
+    for n, table in enumerate(GATE_COPIES)
+)
 
 _DECISION_DUE_SQL = """
 UPDATE charging_chargingreferral r
@@ -93,12 +93,12 @@ WHERE {where}
 
 
 def case_refresh(case_id: int, *, now: datetime.datetime) -> None:
-    """Refresh every derived column of one case, bring its clocks' copy of the gate fields up to date, and mark
-    it changed at ``now`` (one statement)."""
+    """Refresh every derived column of one case, bring its clocks' and submissions' copy of the gate fields up to
+    date, and mark it changed at ``now`` (one statement)."""
     with connection.cursor() as cur:
         cur.execute(
             _CASE_SQL.format(
-                gate=_CLOCK_GATE_CTE, changed="GREATEST(%(now)s, d.changed_at)", where="c2.id = %(id)s"
+                gate=_GATE_COPY_CTES, changed="GREATEST(%(now)s, d.changed_at)", where="c2.id = %(id)s"
             ),
             {"id": case_id, "now": now},
         )
@@ -131,7 +131,7 @@ def refresh_all(*, case_ids: tuple[int, int] | None = None) -> None:
         ref_where = "r.case_id BETWEEN %(lo)s AND %(hi)s"
         gate_where = "gc.id BETWEEN %(lo)s AND %(hi)s"
     with connection.cursor() as cur:
-        cur.execute(_CLOCK_GATE_UPDATE.format(where=gate_where), params)
-        cur.execute(_REFERRAL_ORG_UPDATE.format(where=ref_where.replace("r.case_id", "rc.id")), params)
+        for table in GATE_COPIES:
+            cur.execute(_GATE_COPY_UPDATE.format(table=table, where=gate_where), params)
         cur.execute(_CASE_SQL.format(gate="", changed="d.changed_at", where=case_where), params)
         cur.execute(_DECISION_DUE_SQL.format(where=ref_where), params)

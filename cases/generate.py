@@ -71,7 +71,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "charging_chargingreferral": _columns(
         "id sequence kind received_on custody triage triaged_on triage_reasons triage_notes respond_by status "
-        "closed_on notes case_id submitted_by_id prosecutor_id force_id cps_area_id"
+        "closed_on notes case_id submitted_by_id prosecutor_id force_id cps_area_id restricted"
     ),
     "charging_chargingdecision": _columns(
         "id decided_on test outcome evidence_led_viable evidence_led_strategy reasons case_id decided_by_id "
@@ -879,7 +879,7 @@ class Planner:
                 "charging_chargingreferral", referral_id, k, "charging_decision" if rnd() < 0.95 else "early_advice",
                 received, custody, triage, _n(triaged_on), reasons,
                 "Please resubmit with the missing material." if how == "rejected" else "", _n(respond_by),
-                ref_status, _n(ended), "", case_id, oic, _n(allocated), force.id, area_id,
+                ref_status, _n(ended), "", case_id, oic, _n(allocated), force.id, area_id, restricted,
             )  # fmt: skip
             if k == 1:
                 investigation.stop(received)

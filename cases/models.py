@@ -255,7 +255,7 @@ class DerivedFieldsMixin(models.Model):
 
 #: Derived columns of the case (see ``cases/derived.py``): left out of the audit history, which records what
 #: people changed, not what the ledger computed from it.
-CASE_DERIVED_FIELDS = ("changed_at", "next_due_on", "stl_due_on", "action_plans_count")
+CASE_DERIVED_FIELDS = ("changed_at", "next_due_on", "stl_due_on", "action_plans_count", "last_plan_on")
 
 
 @audited(exclude=list(CASE_DERIVED_FIELDS))
@@ -339,6 +339,9 @@ class Case(DerivedFieldsMixin):
     action_plans_count = models.PositiveSmallIntegerField(
         default=0, db_default=0, help_text="Action plans issued on the case. Kept by action_plan_issue."
     )
+    last_plan_on = models.DateField(
+        null=True, blank=True, help_text="When the latest action plan on the case was issued."
+    )
 
     DERIVED_FIELDS = CASE_DERIVED_FIELDS
 
@@ -383,14 +386,20 @@ class Case(DerivedFieldsMixin):
             models.Index(fields=["force", "next_due_on", "id"], name="cases_case_force_next_due_idx"),
             models.Index(fields=["cps_area", "next_due_on", "id"], name="cases_case_area_next_due_idx"),
             models.Index(fields=["oic", "next_due_on"], name="cases_case_oic_next_due_idx"),
-            # Supervisor dashboards: "cases with two or more action plans".
+            # Supervisor dashboards: "cases with two or more action plans", most plans first, then the latest plan.
             models.Index(
-                fields=["force", "action_plans_count"],
+                F("force"),
+                F("action_plans_count").desc(),
+                F("last_plan_on").desc(nulls_last=True),
+                F("urn"),
                 condition=Q(action_plans_count__gte=2),
                 name="cases_case_force_plans_idx",
             ),
             models.Index(
-                fields=["cps_area", "action_plans_count"],
+                F("cps_area"),
+                F("action_plans_count").desc(),
+                F("last_plan_on").desc(nulls_last=True),
+                F("urn"),
                 condition=Q(action_plans_count__gte=2),
                 name="cases_case_area_plans_idx",
             ),

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 
 from cases.audit import audited
 from cases.models import Case, DerivedFieldsMixin, Offence, _choices_check
+from cases.selectors import case_visibility_q
 
 
 class TriageReason(models.TextChoices):
@@ -51,7 +52,17 @@ class ChargingReferralStatus(models.TextChoices):
     REJECTED = "rejected", "Returned at triage"
 
 
-@audited(exclude=["decision_due_on", "force", "cps_area"])
+class ChargingReferralQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ChargingReferralQuerySet:
+        """The submissions of the cases ``user`` may see: the access rule applied to the submission's own copy of
+        its case's force, CPS Area and restricted flag (as ``Clock.objects.visible_to``)."""
+        q = case_visibility_q(user, case_id="case_id")
+        if q is None:
+            return self.none()
+        return self.filter(q)
+
+
+@audited(exclude=["decision_due_on", "force", "cps_area", "restricted"])
 class ChargingReferral(DerivedFieldsMixin):
     """One submission of a case to CPS, for early advice or a charging decision. Each submission has its own
     10-working-day charging clock from the day CPS receives it; an action plan ends that submission and the
@@ -92,9 +103,11 @@ class ChargingReferral(DerivedFieldsMixin):
         null=True, blank=True, help_text="When the charging decision on this submission is due."
     )
 
-    # A copy of the case's organisations, so the Area- and force-wide queues (awaiting a decision, triage,
-    # returned files) read an index led by the organisation. Filled from the case when the submission is saved
-    # first: a case's force never changes and its CPS Area is set by its first referral, before this row.
+    # A copy of the case's access-gate fields (force, CPS Area, restricted), so the Area- and force-wide queues
+    # (awaiting a decision, triage, returned files) read an index led by the organisation and apply the access
+    # gate to the row itself (``ChargingReferralQuerySet.visible_to``). Filled from the case when the submission
+    # is first saved (a case's CPS Area is set by its first referral, before this row) and kept by
+    # ``derived.case_refresh`` (every service) when the case is restricted; as ``Clock.force``.
     force = models.ForeignKey(
         "cases.Organisation",
         on_delete=models.DO_NOTHING,
@@ -111,6 +124,9 @@ class ChargingReferral(DerivedFieldsMixin):
         blank=True,
         related_name="+",
     )
+    restricted = models.BooleanField(default=False)
+
+    objects = ChargingReferralQuerySet.as_manager()
 
     DERIVED_FIELDS = ("decision_due_on",)
 
@@ -148,9 +164,19 @@ class ChargingReferral(DerivedFieldsMixin):
             models.Index(fields=["status", "received_on"], name="charging_ref_status_recv_idx"),
             # Prosecutor dashboard and triage queue: submissions awaiting a decision by charging clock.
             models.Index(
-                fields=["cps_area", "decision_due_on", "id"],
+                F("cps_area"),
+                F("decision_due_on"),
+                F("custody").desc(),
+                F("received_on"),
+                F("id"),
                 condition=Q(status="awaiting"),
                 name="charging_ref_area_awaiting_idx",
+            ),
+            # Action plan responses received (police resubmissions awaiting a decision).
+            models.Index(
+                fields=["cps_area", "decision_due_on", "received_on", "id"],
+                condition=Q(status="awaiting", sequence__gt=1),
+                name="charging_ref_area_resub_idx",
             ),
             # Triage queues of an Area and of a force: custody first, then by charging clock.
             models.Index(
@@ -190,6 +216,7 @@ class ChargingReferral(DerivedFieldsMixin):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self._state.adding and self.force_id is None:
             self.force_id, self.cps_area_id = self.case.force_id, self.case.cps_area_id
+            self.restricted = self.case.restricted
         super().save(*args, **kwargs)
 
 

@@ -28,7 +28,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from cases import ledger
+from cases import derived, ledger
 from cases.models import Case, Clock, Offence, OffenceType, Person, User
 from cases.rules import require
 from cases.services import (
@@ -1167,6 +1167,8 @@ def breach_record(
             Case.objects.filter(pk=new_case.pk).update(restricted=True)
             new_case.restricted = True
             new_case.restricted_to.set({actor, *original.restricted_to.all()})
+            # Its clocks' (and any submission's) copy of the gate fields follows at once (cases/derived.py).
+            derived.case_refresh(new_case.pk, now=timezone.now())
         if len(persons) == 1:
             Offence.objects.filter(case=new_case, suspect__isnull=True).update(suspect=persons[0])
         for v in victims:

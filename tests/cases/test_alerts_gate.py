@@ -16,6 +16,7 @@ from django.db import connection
 from cases import alerts, ledger, selectors
 from cases.models import Alert, Case, Clock, NotificationPreference, Organisation, Role
 from cases.services import case_restrict
+from charging.models import ChargingReferral
 from charging.services import case_refer_to_cps
 from governance.models import PanelReview, ScrutinyPanel
 from tests.conftest import TODAY
@@ -139,18 +140,28 @@ def test_the_sql_gate_lets_through_exactly_what_the_access_gate_does(world):
 
 
 @pytest.mark.django_db
-def test_a_clock_applies_the_gate_to_its_own_copy_of_the_case_exactly_as_the_case_does(world):
-    """``Clock.objects.visible_to`` reads the clock's copy of its case's force, CPS Area and restricted flag:
-    for every persona it lets through the clocks of exactly the cases ``Case.objects.visible_to`` does."""
+def test_clocks_and_submissions_apply_the_gate_to_their_copy_of_the_case_exactly_as_the_case_does(world):
+    """``Clock.objects.visible_to`` and ``ChargingReferral.objects.visible_to`` read the row's copy of its case's
+    force, CPS Area and restricted flag: for every persona they let through the rows of exactly the cases
+    ``Case.objects.visible_to`` does."""
     people, cases = world
     ids = [c.pk for c in cases.values()]
     assert set(Clock.objects.filter(case_id__in=ids).values_list("case_id", flat=True)) == set(ids)
+    referred = set(ChargingReferral.objects.filter(case_id__in=ids).values_list("case_id", flat=True))
+    assert len(referred) == 5
     for name, user in people.items():
+        via_case = set(Case.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
         via_copy = set(
             Clock.objects.visible_to(user).filter(case_id__in=ids).values_list("case_id", flat=True)
         )
-        via_case = set(Case.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
         assert via_copy == via_case, name
+        # Submissions carry the same copy (``ChargingReferral.objects.visible_to``).
+        via_copy = set(
+            ChargingReferral.objects.visible_to(user)
+            .filter(case_id__in=ids)
+            .values_list("case_id", flat=True)
+        )
+        assert via_copy == via_case & referred, name
 
 
 @pytest.mark.django_db

@@ -269,11 +269,6 @@ def test_oic_dashboard(client, oic_a, oic_b, three):
     other = CaseFactory(
         actor=UserFactory(organisation=oic_a.organisation, roles=[Role.OIC], username="oic-2")
     )
-    # Police-side: investigations overdue (reported 30 days ago, not referred), hidden and elsewhere.
-    month_ago = TODAY - datetime.timedelta(days=30)
-    hidden_police = CaseFactory(actor=oic_a, urn="HIDDEN-2", police_perpetrated=True, reported_on=month_ago)
-    case_restrict(actor=other_supervisor, case=hidden_police, users=[oic_a], reason="Serving officer.")
-    CaseFactory(actor=oic_b, urn="WYP-CASE-2", reported_on=month_ago)
     elsewhere = CaseFactory(actor=oic_b, urn="WYP-CASE")
     client.force_login(oic_a)
     response = client.get(reverse("dashboard", args=["oic"]))

@@ -14,6 +14,7 @@ from cases import derived, ledger
 from cases.models import BankHolidayOverride, Case, Clock
 from cases.services import bank_holiday_override_set, case_restrict
 from charging import services as charging
+from charging.models import ChargingReferral
 from tests.conftest import TODAY
 from tests.factories import CaseFactory
 
@@ -134,10 +135,15 @@ def test_incremental_values_equal_a_full_recomputation(oic_a, prosecutor_a, supe
     )
     charging.case_refer_to_cps(actor=oic_a, case=cases[1], received_on=RECEIVED, today=TODAY)
     ledger.sweep(today=TODAY)
+    # Referred, then restricted: the submission's and the clocks' copies follow the case.
+    charging.case_refer_to_cps(actor=oic_a, case=cases[2], received_on=RECEIVED, today=TODAY)
     case_restrict(actor=supervisor_a, case=cases[2], users=[oic_a], reason="Serving officer.")
     ledger.sweep(today=TODAY)
-    ref_rows = "SELECT id, decision_due_on, force_id, cps_area_id FROM charging_chargingreferral ORDER BY id"
-    case_rows = "SELECT id, next_due_on, stl_due_on, action_plans_count FROM cases_case ORDER BY id"
+    ref_rows = "SELECT id, decision_due_on, force_id, cps_area_id, restricted FROM charging_chargingreferral"
+    ref_rows += " ORDER BY id"
+    case_rows = (
+        "SELECT id, next_due_on, stl_due_on, action_plans_count, last_plan_on FROM cases_case ORDER BY id"
+    )
     clock_rows = "SELECT id, force_id, cps_area_id, restricted FROM cases_clock ORDER BY id"
     with connection.cursor() as cur:
         cur.execute(case_rows)
@@ -146,8 +152,13 @@ def test_incremental_values_equal_a_full_recomputation(oic_a, prosecutor_a, supe
         incremental_refs = cur.fetchall()
         cur.execute(clock_rows)
         incremental_clocks = cur.fetchall()
-        cur.execute("UPDATE cases_case SET next_due_on = NULL, stl_due_on = NULL, action_plans_count = 0")
-        cur.execute("UPDATE charging_chargingreferral SET decision_due_on = NULL, cps_area_id = NULL")
+        cur.execute(
+            "UPDATE cases_case SET next_due_on = NULL, stl_due_on = NULL, action_plans_count = 0, last_plan_on = NULL"
+        )
+        cur.execute(
+            "UPDATE charging_chargingreferral"
+            " SET decision_due_on = NULL, cps_area_id = NULL, restricted = NOT restricted"
+        )
         cur.execute("UPDATE cases_clock SET cps_area_id = NULL, restricted = NOT restricted")
     derived.refresh_all()
     with connection.cursor() as cur:
@@ -157,14 +168,15 @@ def test_incremental_values_equal_a_full_recomputation(oic_a, prosecutor_a, supe
         assert cur.fetchall() == incremental_refs
         cur.execute(clock_rows)
         assert cur.fetchall() == incremental_clocks
-    assert any(row[3] == 1 for row in incremental_cases)
+    assert any(row[3] == 1 and row[4] is not None for row in incremental_cases)
     assert any(row[2] is not None for row in incremental_cases)  # an open STL
     assert all(row[1] is not None and row[3] is not None for row in incremental_refs)
     # The copies are the case's: referred cases' clocks carry the Area, the restricted case's the flag.
     by_case = dict(Case.objects.values_list("pk", "cps_area_id"))
     for case in cases:
-        copies = set(Clock.objects.filter(case=case).values_list("force_id", "cps_area_id", "restricted"))
-        assert copies == {(case.force_id, by_case[case.pk], case is cases[2])}
+        for model in (Clock, ChargingReferral):
+            copies = set(model.objects.filter(case=case).values_list("force_id", "cps_area_id", "restricted"))
+            assert copies == {(case.force_id, by_case[case.pk], case is cases[2])}, model
 
 
 def test_stl_due_on_is_the_earliest_open_statutory_time_limit(oic_a):

@@ -343,3 +343,6 @@ def test_a_breach_of_a_restricted_case_stays_restricted(oic_a, supervisor_a, for
     assert new.restricted and set(new.restricted_to.all()) == {oic_a, supervisor_a}
     colleague = UserFactory(organisation=force_a, roles=[Role.OIC])
     assert not Case.objects.visible_to(colleague).filter(pk__in=[case.pk, new.pk]).exists()
+    # The new case's deadlines carry the restriction too (the dashboards' lists and counts read the copy).
+    assert new.clocks.exists() and not new.clocks.filter(restricted=False).exists()
+    assert not Clock.objects.visible_to(colleague).filter(case=new).exists()
