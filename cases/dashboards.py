@@ -44,8 +44,10 @@ from charging.models import Action, ActionPlan, CaseConversation, ChargingReferr
 from . import clocks, ledger
 from .models import Case, Clock, Role, User
 
-# Rows of each dashboard section shown on the page, most urgent first; the CSV export has them all.
-LIMIT = 25
+# Rows of each dashboard section shown on the dashboard, most urgent first ("at a glance"); the section's own page
+# lists them all, PAGE_SIZE at a time, and its CSV export has them all at once.
+LIMIT = 10
+PAGE_SIZE = 50
 # "Orders and bail expiring": open expiry clocks due within this many days (or already passed).
 EXPIRING_WITHIN_DAYS = 28
 # Cases with CPS: the stages at which a case conversation is still useful.
@@ -188,24 +190,51 @@ class Section:
     empty: str = "Nothing here."
     decorate: Callable[[Any], None] = lambda row: None
 
+    @property
+    def template(self) -> str:
+        """The section's markup (``templates/dashboards/sections/<slug>.html``), shared by the dashboard and the
+        section's own page."""
+        return f"dashboards/sections/{self.slug}.html"
+
 
 @dataclass
 class SectionPage:
+    """Rows of a section: on the dashboard, its first ``LIMIT`` (``truncated`` when there are more); on the
+    section's own page (``all_view``), page ``number`` of ``PAGE_SIZE`` rows (``has_next`` when there are more)."""
+
     section: Section
     rows: list[Any]
     truncated: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    all_view: bool = False
+    number: int = 1
+    has_next: bool = False
+    first_row: int = 1
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + len(self.rows) - 1
 
 
-def section_page(section: Section, user: User, today: datetime.date) -> SectionPage:
-    """The first ``LIMIT`` rows of a section, badged (a fixed number of queries, whatever the row count)."""
-    rows = list(section.rows(user, today)[: LIMIT + 1])
-    truncated = len(rows) > LIMIT
-    rows = rows[:LIMIT]
+def section_page(
+    section: Section, user: User, today: datetime.date, *, number: int | None = None
+) -> SectionPage:
+    """The rows of a section, badged, in a fixed number of queries whatever the row count: the dashboard's first
+    ``LIMIT`` or, with ``number``, that page of ``PAGE_SIZE`` rows of the section's own page. Each is one read of
+    the section's index in its order, stopping one row after the page (to know whether there are more)."""
+    size = LIMIT if number is None else PAGE_SIZE
+    offset = 0 if number is None else (number - 1) * PAGE_SIZE
+    rows = list(section.rows(user, today)[offset : offset + size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
     for row in rows:
         badges_set(section.clocks_of(row), today)
         section.decorate(row)
-    return SectionPage(section, rows, truncated)
+    if number is None:
+        return SectionPage(section, rows, truncated=more)
+    return SectionPage(
+        section, rows, truncated=False, all_view=True, number=number, has_next=more, first_row=offset + 1
+    )
 
 
 def _my_cases(user: User) -> QuerySet[Case]:

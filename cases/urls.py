@@ -7,6 +7,7 @@ urlpatterns = [
     # login/ and logout/ are in jjp/auth_urls.py (password, second factor, lockout).
     path("dashboards/<slug:slug>/", views.dashboard, name="dashboard"),
     path("dashboards/<slug:slug>/<slug:section>.csv", views.dashboard_export, name="dashboard_export"),
+    path("dashboards/<slug:slug>/<slug:section>/", views.dashboard_section, name="dashboard_section"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/export.csv", views.case_export, name="case_export"),
     path("cases/new/", views.case_create, name="case_create"),

@@ -56,19 +56,46 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     board = _board(request, slug)
     today = ledger.london_today()
     # Keys with underscores, so that templates can name them (sections.victim_updates).
-    pages = {
-        s.slug.replace("-", "_"): dashboards.section_page(s, request.user, today) for s in board.sections
-    }
+    pages = [dashboards.section_page(s, request.user, today) for s in board.sections]
     return render(
         request,
-        f"dashboards/{board.slug.replace('-', '_')}.html",
+        "dashboards/board.html",
         {
             "board": board,
-            "sections": pages,
+            "pages": pages,
+            "sections": {p.section.slug.replace("-", "_"): p for p in pages},
             "counts": dashboards.dashboard_counts(board, request.user, today),
             "today": today,
             "escalations_available": dashboards.escalation_model() is not None,
-            "limit": dashboards.LIMIT,
+        },
+    )
+
+
+@login_required
+@require_GET
+def dashboard_section(request: HttpRequest, slug: str, section: str) -> HttpResponse:
+    """One dashboard list in full, a page of rows at a time (``?page=``), most urgent first: the same selector
+    and access gate as the dashboard and the CSV."""
+    board = _board(request, slug)
+    part = board.section(section)
+    if part is None:
+        raise Http404("No such list.")
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    today = ledger.london_today()
+    page = dashboards.section_page(part, request.user, today, number=number)
+    if number > 1 and not page.rows:
+        raise Http404("There is no such page of this list.")
+    return render(
+        request,
+        "dashboards/section.html",
+        {
+            "board": board,
+            "page": page,
+            "today": today,
+            "escalations_available": dashboards.escalation_model() is not None,
         },
     )
 

@@ -586,6 +586,41 @@ def test_case_list_csv_has_what_the_list_has(client, oic_a, oic_b, three):
     assert "STL: 30 days left, within 8 weeks" in rows[1][-1]
 
 
+def test_a_long_list_shows_its_most_urgent_rows_and_pages_through_the_rest(
+    client, oic_a, prosecutor_a, monkeypatch
+):
+    """The dashboard shows a section's first LIMIT rows and links to the section's own page, which lists every row
+    PAGE_SIZE at a time in the order of the dashboard and the CSV."""
+    monkeypatch.setattr(dashboards, "LIMIT", 2)
+    monkeypatch.setattr(dashboards, "PAGE_SIZE", 3)
+    for n in range(7):
+        CaseFactory(actor=oic_a, urn=f"MANY-{n}", reported_on=TODAY - datetime.timedelta(days=n))
+    client.force_login(oic_a)
+    csv_urns = [row[0] for row in _csv(client.get(reverse("dashboard_export", args=["oic", "cases"])))[1:]]
+    assert len(csv_urns) == 7
+    board = client.get(reverse("dashboard", args=["oic"]))
+    assert [c.urn for c in board.context["sections"]["cases"].rows] == csv_urns[:2]
+    view_all = reverse("dashboard_section", args=["oic", "cases"])
+    assert f'href="{view_all}"' in body(board) and "Showing the 2 most urgent." in body(board)
+    shown = []
+    for number, expected in ((1, 3), (2, 3), (3, 1)):
+        response = client.get(view_all, {"page": number})
+        page = response.context["page"]
+        assert response.status_code == 200 and len(page.rows) == expected
+        assert page.first_row == (number - 1) * 3 + 1 and page.has_next == (number < 3)
+        assert ('rel="next"' in body(response)) == (number < 3) and ('rel="prev"' in body(response)) == (
+            number > 1
+        )
+        assert "<h1" in body(response) and "View all" not in body(response)
+        shown += [c.urn for c in page.rows]
+    assert shown == csv_urns
+    assert client.get(view_all, {"page": 4}).status_code == 404
+    assert client.get(view_all, {"page": "x"}).context["page"].number == 1
+    assert client.get(reverse("dashboard_section", args=["oic", "no-such-list"])).status_code == 404
+    client.force_login(prosecutor_a)
+    assert client.get(view_all).status_code == 403
+
+
 def test_dashboard_csv_and_formula_injection(client, oic_a, prosecutor_a):
     case = CaseFactory(actor=oic_a, urn="=HYPERLINK(1)", reported_on=D(2026, 2, 20))
     charging.case_refer_to_cps(actor=oic_a, case=case, received_on=D(2026, 2, 23), today=TODAY)
@@ -626,6 +661,7 @@ def test_every_page_runs_the_same_bounded_queries_with_3_and_30_cases(
             reverse("case_detail", args=[cases[2].pk]),
             reverse("case_summary", args=[cases[0].pk]),
             *[reverse("dashboard_export", args=["oic", s.slug]) for s in dashboards.OIC.sections],
+            *[reverse("dashboard_section", args=["oic", s.slug]) for s in dashboards.OIC.sections],
         ],
         prosecutor_a: [
             reverse("dashboard", args=["prosecutor"]),
@@ -635,8 +671,18 @@ def test_every_page_runs_the_same_bounded_queries_with_3_and_30_cases(
                 reverse("dashboard_export", args=["prosecutor", s.slug])
                 for s in dashboards.PROSECUTOR.sections
             ],
+            *[
+                reverse("dashboard_section", args=["prosecutor", s.slug])
+                for s in dashboards.PROSECUTOR.sections
+            ],
         ],
-        supervisor_a: [reverse("dashboard", args=["police-supervisor"])],
+        supervisor_a: [
+            reverse("dashboard", args=["police-supervisor"]),
+            *[
+                reverse("dashboard_section", args=["police-supervisor", s.slug])
+                for s in dashboards.POLICE_SUPERVISOR.sections
+            ],
+        ],
         legal_manager_a: [reverse("dashboard", args=["legal-manager"])],
     }
 

@@ -335,5 +335,9 @@ def test_search_filters_and_csv_in_the_browser(chromium, live_server, artifacts)
     assert lm.page.url.endswith("/dashboards/legal-manager/")
     lm.screenshot("legal-manager")
     lm.goto("/dashboards/prosecutor/")
+    # A list in full, on its own page (axe runs on it as on every page).
+    lm.goto("/dashboards/prosecutor/awaiting/")
+    assert lm.page.locator("h1").inner_text() == "Referrals awaiting a decision, by charging clock"
+    lm.screenshot("legal-manager-awaiting-all")
     oic.context.close()
     lm.context.close()
