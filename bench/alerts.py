@@ -9,7 +9,8 @@ them: each is first copied to a scratch database ``<data set>_alerts`` (``CREATE
 STRATEGY FILE_COPY``, which needs no other connection on the data set: it waits and retries), and the copies are
 dropped at the end (``--keep`` leaves them). For each size, each repeat (sizes alternate): the copy's outbox is
 emptied, then fresh child processes run ``alerts.alerts_detect`` (immediate alerts and escalations), the same
-again with the outbox full (the steady state of a run every five minutes: nothing new to write), and
+again with the outbox full (nothing new to write), once full (the hourly run) and once windowed (``full=False``,
+the five-minute run: escalations only for the clocks that became escalable within the lookback), and
 ``alerts.digests_build`` (the 07:00 digest for every person with something to say), all for the data set's day T
 at 07:30 London. Each child reports wall seconds, the SQL statements (an execute wrapper; the digests' COPY is
 not an execute and is not counted), the rows written and its peak RSS. One more run per size counts the queries
@@ -49,8 +50,13 @@ BIG_TABLES = (
     "charging_chargingreferral",
     "cases_user",
 )
-STEPS = ("detect", "redetect", "digests")
-STEP_NAMES = {"detect": "detection", "redetect": "detection again (nothing new)", "digests": "digests"}
+STEPS = ("detect", "redetect", "redetect-window", "digests")
+STEP_NAMES = {
+    "detect": "detection",
+    "redetect": "detection again, full (the hourly run; nothing new)",
+    "redetect-window": "detection again, windowed (the five-minute run; nothing new)",
+    "digests": "digests",
+}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -94,7 +100,9 @@ def child(what: str, today: datetime.date, capture: bool, budget: float) -> None
         return execute(sql, params, many, context)
 
     run = alerts.digests_build if what == "digests" else alerts.alerts_detect
-    kwargs = {"now": now} if what == "digests" else {"today": today, "now": now}
+    kwargs: dict = {"now": now} if what == "digests" else {"today": today, "now": now}
+    if what == "redetect-window":
+        kwargs["full"] = False
     result: dict = {}
     finished = True
     captured = None
@@ -250,9 +258,7 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies of the data sets")
     parser.add_argument("--no-doc", action="store_true")
-    parser.add_argument(
-        "--child", choices=["detect", "redetect", "digests", "explain"], help=argparse.SUPPRESS
-    )
+    parser.add_argument("--child", choices=[*STEPS, "explain"], help=argparse.SUPPRESS)
     parser.add_argument("--today", type=datetime.date.fromisoformat, help=argparse.SUPPRESS)
     parser.add_argument("--capture", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -399,8 +405,10 @@ def report(args, started, sizes, sets, runs, captured, plans) -> None:  # noqa: 
     doc.append(
         "- Method: per size and repeat (sizes alternate), the outbox `cases_alert` is emptied (the first run of a "
         "day with nothing sent yet: the most work detection can have), then fresh child processes run "
-        "`alerts_detect(today=T, now=T 07:30 London)`, the same again with the outbox full (what every later run "
-        "of the day costs), and `digests_build(now=T 07:30 London)`. Median wall seconds; SQL statements counted "
+        "`alerts_detect(today=T, now=T 07:30 London)`, the same again with the outbox full, once full (what the "
+        "hourly run costs) and once with `full=False` (what the five-minute run costs: escalations only for the "
+        "clocks that became escalable within the lookback), and `digests_build(now=T 07:30 London)`. "
+        "Median wall seconds; SQL statements counted "
         "by an execute wrapper (the digests' one COPY is not an execute: add 1); queries with "
         "`CaptureQueriesContext` in an extra run (it also lists what Django logs around the digests' "
         "transaction); peak RSS of the child (`ru_maxrss`), with its value after set-up and warm-up in brackets. "

@@ -27,9 +27,10 @@ _RETRY = {
 
 
 @shared_task(name="cases.alert_tasks.detect_alerts", **_RETRY)
-def detect_alerts() -> dict[str, int]:
-    """Write the immediate alerts and escalations due now; queue delivery when there are new ones."""
-    counts = alerts.alerts_detect()
+def detect_alerts(full: bool = False) -> dict[str, int]:
+    """Write the immediate alerts and escalations due now; queue delivery when there are new ones. The
+    five-minute run reads the escalations that became due within the lookback; the hourly run (``full``) all."""
+    counts = alerts.alerts_detect(full=full)
     if counts.get("total"):
         deliver_alerts.delay()
     return counts

@@ -32,7 +32,10 @@ What is sent (thresholds, the ``Alert.threshold`` column):
 - ``overdue`` (immediate): a charging-decision or charge clock crossed into overdue. ``day`` = crossing day.
 - ``escalation``: a clock (other than a time limit) overdue by ``JJP_ALERTS["escalate_after_working_days"]``
   working days goes to the line manager of the person who should have acted. Once per clock and due date:
-  ``day`` = the due date.
+  ``day`` = the due date. The five-minute run reads only the clocks that became escalable within the lookback
+  (due in the ``detect_lookback_days`` before the escalation cutoff), so it stays cheap however many deadlines
+  are long overdue; the hourly full run (``full=True``) reads every overdue clock, and so catches the rest: a
+  clock opened already long overdue, a case given a new OIC or a person a new line manager.
 - ``digest``: one email per person on working days from ``JJP_ALERTS["digest_hour"]`` (07:00) Europe/London:
   open clocks that are overdue, due today or due soon (``warn_on`` reached: this includes the STL watch list,
   action-plan actions, Victims' Code updates and orders expiring). Nothing is written when there is nothing to
@@ -613,11 +616,13 @@ def _source_sql(threshold: str) -> str:
             JOIN {t["clock"]} k ON k.id = e.clock_id JOIN {t["case"]} c ON c.id = k.case_id
             WHERE {live} AND k.kind IN %(kinds)s {overdue_only}"""  # noqa: S608
     if threshold == ESCALATION:
-        # A passed time limit is its own, required alert: not escalated.
+        # A passed time limit is its own, required alert: not escalated. ``escalate_from`` is the start of the
+        # window of the five-minute run, or the earliest date for the full run.
         return f"""
             SELECT {columns}, k.due_on AS day, {sub} AS sub_id
             FROM {clock_case}
-            WHERE {live} AND k.due_on < %(cutoff)s AND k.kind NOT IN %(stl_kinds)s"""  # noqa: S608
+            WHERE {live} AND k.due_on >= %(escalate_from)s AND k.due_on < %(cutoff)s
+              AND k.kind NOT IN %(stl_kinds)s"""  # noqa: S608
     raise ValueError(f"unknown threshold {threshold!r}")  # pragma: no cover - a programming error
 
 
@@ -701,12 +706,16 @@ WHERE {preference_sql(threshold)}
 ON CONFLICT ON CONSTRAINT {_ALERT_ONCE} DO NOTHING"""  # noqa: S608
 
 
-def detect_params(threshold: str, today: datetime.date, now: datetime.datetime) -> dict[str, Any]:
-    """The parameters of ``detect_sql(threshold)`` for ``today`` (London) at ``now``."""
+def detect_params(
+    threshold: str, today: datetime.date, now: datetime.datetime, *, full: bool = True
+) -> dict[str, Any]:
+    """The parameters of ``detect_sql(threshold)`` for ``today`` (London) at ``now``; ``full=False`` limits the
+    escalations to the clocks that became escalable within the lookback."""
     from charging.models import ChargingReferral
 
     rules = clocks.active_rules()
     lookback = int(settings.JJP_ALERTS.get("detect_lookback_days", 7))
+    cutoff = nth_working_day_back(today, int(settings.JJP_ALERTS["escalate_after_working_days"]))
     return sql_params(
         threshold=threshold,
         kind=alert_kind(threshold),
@@ -717,7 +726,8 @@ def detect_params(threshold: str, today: datetime.date, now: datetime.datetime) 
         since=now - datetime.timedelta(days=lookback),
         flag_until=today + datetime.timedelta(days=rules.stl_flag_days),
         urgent_until=today + datetime.timedelta(days=rules.stl_urgent_days),
-        cutoff=nth_working_day_back(today, int(settings.JJP_ALERTS["escalate_after_working_days"])),
+        cutoff=cutoff,
+        escalate_from=datetime.date.min if full else cutoff - datetime.timedelta(days=lookback),
         to_state="time_barred" if threshold == TIME_BARRED else "overdue",
         kinds=STL_KINDS if threshold == TIME_BARRED else OVERDUE_ALERT_KINDS,
         police_fallback=FALLBACK_ROLES[threshold]["police"],
@@ -726,17 +736,18 @@ def detect_params(threshold: str, today: datetime.date, now: datetime.datetime) 
 
 
 def alerts_detect(
-    *, today: datetime.date | None = None, now: datetime.datetime | None = None
+    *, today: datetime.date | None = None, now: datetime.datetime | None = None, full: bool = True
 ) -> dict[str, int]:
     """Write the immediate alerts and escalations that are due: one INSERT ... SELECT per threshold, whatever
-    the number of cases and people (see the module docstring for who is told). Idempotent."""
+    the number of cases and people (see the module docstring for who is told). Idempotent. ``full=False`` (the
+    five-minute run) reads only the escalations that became due within the lookback; the hourly run is full."""
     ledger.sync_rules()
     now = now or timezone.now()
     today = today or ledger.london_today()
     counts: dict[str, int] = {}
     with connection.cursor() as cur:
         for threshold in DETECTED:
-            cur.execute(detect_sql(threshold), detect_params(threshold, today, now))
+            cur.execute(detect_sql(threshold), detect_params(threshold, today, now, full=full))
             counts[threshold] = max(cur.rowcount, 0)
     counts["total"] = sum(counts.values())
     if counts["total"]:

@@ -508,21 +508,52 @@ class ClockState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-#: The clock's copy of its case's access-gate fields (see ``Clock.force``): left out of the audit history.
-CLOCK_GATE_FIELDS = ("force", "cps_area", "restricted")
+#: A row's copy of its case's access-gate fields (``CaseGateCopy``): left out of the audit history.
+GATE_COPY_FIELDS = ("force", "cps_area", "restricted")
+
+
+class CaseGateCopy(models.Model):
+    """A copy of the case's access-gate fields (force, CPS Area, restricted) on a row about the case (a clock, a
+    submission), so that organisation-wide lists and counts read an index led by the organisation and apply the
+    access gate to the row itself (``selectors.GateCopyQuerySet.visible_to``). Filled from the case when the row
+    is first saved, and kept by ``derived.case_refresh`` (every service) when the case is referred or restricted;
+    no foreign key check (the case's own columns are checked)."""
+
+    force = models.ForeignKey(
+        Organisation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    cps_area = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    restricted = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.force_id is None:
+            case = self.case  # type: ignore[attr-defined]
+            self.force_id, self.cps_area_id, self.restricted = case.force_id, case.cps_area_id, case.restricted
+        super().save(*args, **kwargs)
 
 
 @audited(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(
         condition=pghistory.AnyChange(
-            exclude=["state", "previous_state", "state_changed_at", *CLOCK_GATE_FIELDS]
+            exclude=["state", "previous_state", "state_changed_at", *GATE_COPY_FIELDS]
         )
     ),
     pghistory.DeleteEvent(),
-    exclude=list(CLOCK_GATE_FIELDS),
+    exclude=list(GATE_COPY_FIELDS),
 )
-class Clock(models.Model):
+class Clock(CaseGateCopy):
     """One deadline on a case: the clock ledger. Every deadline in the product is a row here, whatever it is
     about, so that one sweep, one alert path, one dashboard query and one set of timeliness figures serve all.
 
@@ -574,24 +605,7 @@ class Clock(models.Model):
         help_text="The state before the last change.",
     )
     params = models.JSONField(default=dict, blank=True, help_text="Inputs of the rule, e.g. enhanced rights.")
-    # A copy of the case's access-gate fields (force, CPS Area, restricted), so that the Area- and force-wide
-    # deadline lists and counts read an index led by the organisation and apply the access gate to the clock row
-    # itself (``ClockQuerySet.visible_to``). Filled from the case when the clock is saved first and kept by
-    # ``derived.case_refresh`` (every service) when the case is referred or restricted; no foreign key check
-    # (the case's own columns are checked).
-    force = models.ForeignKey(
-        Organisation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    cps_area = models.ForeignKey(
-        Organisation,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    restricted = models.BooleanField(default=False)
+    # force, cps_area, restricted: the copy of the case's access-gate fields (``CaseGateCopy``).
 
     objects = ClockQuerySet.as_manager()
 
@@ -678,12 +692,6 @@ class Clock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} due {self.due_on:%d %b %Y} ({self.get_state_display()})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self._state.adding and self.force_id is None:
-            self.force_id, self.cps_area_id = self.case.force_id, self.case.cps_area_id
-            self.restricted = self.case.restricted
-        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

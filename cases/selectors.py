@@ -150,16 +150,21 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(Exists(Clock.objects.filter(case=OuterRef("pk"), state="time_barred")))
 
 
-class ClockQuerySet(models.QuerySet):
-    def visible_to(self, user: User | Any) -> ClockQuerySet:
-        """The clocks of the cases ``user`` may see: the access rule applied to the clock's own copy of its
-        case's force, CPS Area and restricted flag (``Clock.force``), so an organisation's deadlines are read off
-        an index led by the organisation without visiting each case (tests/cases/test_derived.py keeps the copy
-        equal to the case; tests/cases/test_access.py compares the two forms)."""
+class GateCopyQuerySet(models.QuerySet):
+    """Rows that carry a copy of their case's access-gate fields (``models.CaseGateCopy``: clocks, submissions)."""
+
+    def visible_to(self, user: User | Any) -> GateCopyQuerySet:
+        """The rows of the cases ``user`` may see: the access rule applied to the row's own copy of its case's
+        force, CPS Area and restricted flag, so an organisation's rows are read off an index led by the
+        organisation without visiting each case (tests/cases/test_derived.py keeps the copy equal to the case;
+        tests/cases/test_alerts_gate.py compares the two forms for every persona)."""
         q = case_visibility_q(user, case_id="case_id")
         if q is None:
             return self.none()
         return self.filter(q)
+
+
+class ClockQuerySet(GateCopyQuerySet):
 
     def open(self) -> ClockQuerySet:
         return self.filter(stopped_on__isnull=True)

@@ -5,15 +5,13 @@ and how CPS triage referrals today (../shared/docs/cps-workflow.md). Writes go t
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
 from cases.audit import audited
-from cases.models import Case, DerivedFieldsMixin, Offence, _choices_check
-from cases.selectors import case_visibility_q
+from cases.models import GATE_COPY_FIELDS, Case, CaseGateCopy, DerivedFieldsMixin, Offence, _choices_check
+from cases.selectors import GateCopyQuerySet
 
 
 class TriageReason(models.TextChoices):
@@ -52,18 +50,8 @@ class ChargingReferralStatus(models.TextChoices):
     REJECTED = "rejected", "Returned at triage"
 
 
-class ChargingReferralQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> ChargingReferralQuerySet:
-        """The submissions of the cases ``user`` may see: the access rule applied to the submission's own copy of
-        its case's force, CPS Area and restricted flag (as ``Clock.objects.visible_to``)."""
-        q = case_visibility_q(user, case_id="case_id")
-        if q is None:
-            return self.none()
-        return self.filter(q)
-
-
-@audited(exclude=["decision_due_on", "force", "cps_area", "restricted"])
-class ChargingReferral(DerivedFieldsMixin):
+@audited(exclude=["decision_due_on", *GATE_COPY_FIELDS])
+class ChargingReferral(DerivedFieldsMixin, CaseGateCopy):
     """One submission of a case to CPS, for early advice or a charging decision. Each submission has its own
     10-working-day charging clock from the day CPS receives it; an action plan ends that submission and the
     police resubmission is a new referral."""
@@ -103,30 +91,10 @@ class ChargingReferral(DerivedFieldsMixin):
         null=True, blank=True, help_text="When the charging decision on this submission is due."
     )
 
-    # A copy of the case's access-gate fields (force, CPS Area, restricted), so the Area- and force-wide queues
-    # (awaiting a decision, triage, returned files) read an index led by the organisation and apply the access
-    # gate to the row itself (``ChargingReferralQuerySet.visible_to``). Filled from the case when the submission
-    # is first saved (a case's CPS Area is set by its first referral, before this row) and kept by
-    # ``derived.case_refresh`` (every service) when the case is restricted; as ``Clock.force``.
-    force = models.ForeignKey(
-        "cases.Organisation",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    cps_area = models.ForeignKey(
-        "cases.Organisation",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    restricted = models.BooleanField(default=False)
+    # force, cps_area, restricted: the copy of the case's access-gate fields (``CaseGateCopy``), so the Area- and
+    # force-wide queues (awaiting a decision, triage, returned files) read an index led by the organisation.
 
-    objects = ChargingReferralQuerySet.as_manager()
+    objects = GateCopyQuerySet.as_manager()
 
     DERIVED_FIELDS = ("decision_due_on",)
 
@@ -213,11 +181,6 @@ class ChargingReferral(DerivedFieldsMixin):
     def __str__(self) -> str:
         return f"{self.case} referral {self.sequence} ({self.get_status_display()})"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self._state.adding and self.force_id is None:
-            self.force_id, self.cps_area_id = self.case.force_id, self.case.cps_area_id
-            self.restricted = self.case.restricted
-        super().save(*args, **kwargs)
 
 
 class CaseConversationMode(models.TextChoices):

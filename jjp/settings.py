@@ -209,6 +209,12 @@ CELERY_BEAT_SCHEDULE = {
     # Alerts: detection reads new crossings; delivery sends the outbox; the digest task checks the working day
     # and 07:00 London itself, so a misfire at a clock change cannot send early or twice.
     "detect-alerts": {"task": "cases.alert_tasks.detect_alerts", "schedule": crontab(minute="*/5")},
+    # Every overdue clock for escalation, not only those that became escalable within the lookback.
+    "detect-alerts-full": {
+        "task": "cases.alert_tasks.detect_alerts",
+        "schedule": crontab(minute=2),
+        "kwargs": {"full": True},
+    },
     "deliver-alerts": {"task": "cases.alert_tasks.deliver_alerts", "schedule": crontab(minute="*")},
     "send-daily-digests": {
         "task": "cases.alert_tasks.send_daily_digests",

@@ -24,6 +24,7 @@ from email.message import EmailMessage
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -380,6 +381,33 @@ def test_overdue_police_deadline_escalates_to_the_force_supervisors_when_the_oic
     assert smtp.recipients() == sorted([p["supervisor_a"].email, other_supervisor_a.email])
     assert_minimal(smtp.messages[0], urn=case.urn, due="23 February 2026")
     assert "2 working days" in smtp.messages[0]["Subject"]
+
+
+@pytest.mark.django_db
+def test_the_five_minute_run_escalates_what_became_escalable_and_the_hourly_run_everything(
+    smtp, everyone, other_supervisor_a
+):
+    """The frequent run reads only the clocks that crossed the escalation cutoff within the lookback (7 days);
+    the full run reads every overdue clock, so one that was already long overdue is escalated too."""
+    p = everyone
+    # Investigation due Mon 23 Feb: escalable from Wed 25 Feb (two working days overdue).
+    recent = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2026, 2, 2), today=D(2026, 2, 2))
+    # Investigation due Mon 5 Jan: escalable since 7 Jan, well before the window of 25 Feb.
+    old = CaseFactory(actor=p["oic_a"], offence="OAPA-16", reported_on=D(2025, 12, 15), today=D(2025, 12, 15))
+    alerts.alerts_detect(today=D(2026, 2, 25), full=False)
+    escalated = {a.case_id for a in Alert.objects.filter(threshold="escalation")}
+    assert escalated == {recent.pk}
+    alerts.alerts_detect(today=D(2026, 2, 25), full=True)
+    escalated = {a.case_id for a in Alert.objects.filter(threshold="escalation")}
+    assert escalated == {recent.pk, old.pk}
+    n = Alert.objects.filter(threshold="escalation").count()
+    for full in (False, True):
+        alerts.alerts_detect(today=D(2026, 2, 25), full=full)
+    assert Alert.objects.filter(threshold="escalation").count() == n, "each escalated once"
+    # The beat runs the full read hourly, the window every five minutes.
+    beat = settings.CELERY_BEAT_SCHEDULE
+    assert beat["detect-alerts-full"]["kwargs"] == {"full": True}
+    assert beat["detect-alerts"]["task"] == beat["detect-alerts-full"]["task"]
 
 
 @pytest.mark.django_db
