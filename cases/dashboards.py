@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Count,
@@ -146,16 +147,20 @@ def clock_counts(qs: QuerySet[Clock], today: datetime.date) -> dict[str, int]:
     limit = today + datetime.timedelta(days=clocks.active_rules().stl_flag_days)
     soon = today + datetime.timedelta(days=clocks.active_rules().due_soon_days)
     stl = Q(kind__in=Clock.STL_KINDS)
-    return (
-        qs.open()
-        .filter(due_on__lte=max(limit, soon))
-        .aggregate(
-            overdue=Count("pk", filter=~stl & Q(due_on__lt=today)),
-            due_soon=Count("pk", filter=~stl & Q(due_on__gte=today, due_on__lte=soon)),
-            stl_soon=Count("pk", filter=stl & Q(due_on__gte=today, due_on__lte=limit)),
-            time_barred=Count("pk", filter=stl & Q(due_on__lt=today)),
+    with transaction.atomic(), connection.cursor() as cur:
+        # One process: an index-only read of one organisation's range, where parallel workers cost a page
+        # served under concurrent load more CPU than they save (docs/performance.md, "National scale").
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        return (
+            qs.open()
+            .filter(due_on__lte=max(limit, soon))
+            .aggregate(
+                overdue=Count("pk", filter=~stl & Q(due_on__lt=today)),
+                due_soon=Count("pk", filter=~stl & Q(due_on__gte=today, due_on__lte=soon)),
+                stl_soon=Count("pk", filter=stl & Q(due_on__gte=today, due_on__lte=limit)),
+                time_barred=Count("pk", filter=stl & Q(due_on__lt=today)),
+            )
         )
-    )
 
 
 # --------------------------------------------------------------------------------------------------------------
