@@ -147,20 +147,16 @@ def clock_counts(qs: QuerySet[Clock], today: datetime.date) -> dict[str, int]:
     limit = today + datetime.timedelta(days=clocks.active_rules().stl_flag_days)
     soon = today + datetime.timedelta(days=clocks.active_rules().due_soon_days)
     stl = Q(kind__in=Clock.STL_KINDS)
-    with transaction.atomic(), connection.cursor() as cur:
-        # One process: an index-only read of one organisation's range, where parallel workers cost a page
-        # served under concurrent load more CPU than they save (docs/performance.md, "National scale").
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        return (
-            qs.open()
-            .filter(due_on__lte=max(limit, soon))
-            .aggregate(
-                overdue=Count("pk", filter=~stl & Q(due_on__lt=today)),
-                due_soon=Count("pk", filter=~stl & Q(due_on__gte=today, due_on__lte=soon)),
-                stl_soon=Count("pk", filter=stl & Q(due_on__gte=today, due_on__lte=limit)),
-                time_barred=Count("pk", filter=stl & Q(due_on__lt=today)),
-            )
+    return (
+        qs.open()
+        .filter(due_on__lte=max(limit, soon))
+        .aggregate(
+            overdue=Count("pk", filter=~stl & Q(due_on__lt=today)),
+            due_soon=Count("pk", filter=~stl & Q(due_on__gte=today, due_on__lte=soon)),
+            stl_soon=Count("pk", filter=stl & Q(due_on__gte=today, due_on__lte=limit)),
+            time_barred=Count("pk", filter=stl & Q(due_on__lt=today)),
         )
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -749,10 +745,12 @@ def dashboard_counts(board: Dashboard, user: User, today: datetime.date) -> dict
     others', the organisation's side of the work (``_team_side``: a force's police-side deadlines; an Area's
     CPS-side deadlines and every statutory time limit), read from the organisation's index alone."""
     if board is OIC:
-        qs = Clock.objects.filter(case__in=_my_cases(user))
-    else:
-        qs = Clock.objects.visible_to(user).filter(_team_side(user))
-    return clock_counts(qs, today)
+        return clock_counts(Clock.objects.filter(case__in=_my_cases(user)), today)
+    with transaction.atomic(), connection.cursor() as cur:
+        # One process: an index-only read of one organisation's range, where parallel workers cost a page
+        # served under concurrent load more CPU than they save (docs/performance.md, "National scale").
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        return clock_counts(Clock.objects.visible_to(user).filter(_team_side(user)), today)
 
 
 # --------------------------------------------------------------------------------------------------------------
