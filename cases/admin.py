@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import services
+from .admin_base import ReadOnlyAdmin
 from .models import (
     BankHolidayOverride,
     Case,
@@ -28,7 +29,7 @@ from .models import (
 from .selectors import case_visibility_q
 
 
-class CaseScopedAdmin(admin.ModelAdmin):
+class CaseScopedAdmin(ReadOnlyAdmin):
     """Read-only admin for case data, filtered through ``Case.objects.visible_to`` (``case_path`` is the
     lookup from the model to its case, "" for Case itself)."""
 
@@ -38,15 +39,6 @@ class CaseScopedAdmin(admin.ModelAdmin):
         q = case_visibility_q(request.user, prefix=self.case_path)
         qs = super().get_queryset(request)
         return qs.none() if q is None else qs.filter(q).distinct()
-
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Case)

@@ -290,12 +290,6 @@ def oic_orders_expiring(user: User, today: datetime.date) -> QuerySet[Clock]:
     )
 
 
-def _referrals(user: User) -> QuerySet[ChargingReferral]:
-    """The submissions of the cases ``user`` may see (the gate on the submission's copy of its case's
-    organisation and restricted flag, which leads the organisation's indexes)."""
-    return ChargingReferral.objects.visible_to(user)
-
-
 def _case_open() -> Q:
     return ~Q(case__status__in=Case.CLOSED_STATUSES)
 
@@ -310,7 +304,9 @@ def _charging_clocks() -> Prefetch:
 
 def _awaiting(user: User, today: datetime.date) -> QuerySet[ChargingReferral]:
     return (
-        _referrals(user)
+        # The gate on the submission's copy of its case's organisation and restricted flag, which leads the
+        # organisation's indexes.
+        ChargingReferral.objects.visible_to(user)
         .filter(status=ChargingReferral.Status.AWAITING_DECISION)
         .select_related("case", "submitted_by")
         # The charging clock's due date is stored on the submission (``decision_due_on``) and the earliest STL on
@@ -419,7 +415,7 @@ def returned_at_triage(user: User, today: datetime.date) -> QuerySet[ChargingRef
     """Files returned to police at triage and not yet resubmitted, by the date police must respond."""
     later = ChargingReferral.objects.filter(case=OuterRef("case"), sequence__gt=OuterRef("sequence"))
     return (
-        _referrals(user)
+        ChargingReferral.objects.visible_to(user)
         .filter(_case_open(), status=ChargingReferral.Status.REJECTED)
         .filter(~Exists(later))
         .select_related("case__oic")

@@ -512,12 +512,15 @@ class ClockState(models.TextChoices):
 GATE_COPY_FIELDS = ("force", "cps_area", "restricted")
 
 
-class CaseGateCopy(models.Model):
+class CaseGateCopy(DerivedFieldsMixin):
     """A copy of the case's access-gate fields (force, CPS Area, restricted) on a row about the case (a clock, a
     submission), so that organisation-wide lists and counts read an index led by the organisation and apply the
     access gate to the row itself (``selectors.GateCopyQuerySet.visible_to``). Filled from the case when the row
     is first saved, and kept by ``derived.case_refresh`` (every service) when the case is referred or restricted;
-    no foreign key check (the case's own columns are checked)."""
+    like the other derived columns, a later ``save()`` never writes them (a stale copy of the row in memory cannot
+    undo a restriction); no foreign key check (the case's own columns are checked)."""
+
+    DERIVED_FIELDS: tuple[str, ...] = GATE_COPY_FIELDS
 
     force = models.ForeignKey(
         Organisation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -539,7 +542,11 @@ class CaseGateCopy(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self._state.adding and self.force_id is None:
             case = self.case  # type: ignore[attr-defined]
-            self.force_id, self.cps_area_id, self.restricted = case.force_id, case.cps_area_id, case.restricted
+            self.force_id, self.cps_area_id, self.restricted = (
+                case.force_id,
+                case.cps_area_id,
+                case.restricted,
+            )
         super().save(*args, **kwargs)
 
 

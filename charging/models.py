@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases.audit import audited
-from cases.models import GATE_COPY_FIELDS, Case, CaseGateCopy, DerivedFieldsMixin, Offence, _choices_check
+from cases.models import GATE_COPY_FIELDS, Case, CaseGateCopy, Offence, _choices_check
 from cases.selectors import GateCopyQuerySet
 
 
@@ -51,7 +51,7 @@ class ChargingReferralStatus(models.TextChoices):
 
 
 @audited(exclude=["decision_due_on", *GATE_COPY_FIELDS])
-class ChargingReferral(DerivedFieldsMixin, CaseGateCopy):
+class ChargingReferral(CaseGateCopy):
     """One submission of a case to CPS, for early advice or a charging decision. Each submission has its own
     10-working-day charging clock from the day CPS receives it; an action plan ends that submission and the
     police resubmission is a new referral."""
@@ -96,7 +96,7 @@ class ChargingReferral(DerivedFieldsMixin, CaseGateCopy):
 
     objects = GateCopyQuerySet.as_manager()
 
-    DERIVED_FIELDS = ("decision_due_on",)
+    DERIVED_FIELDS = ("decision_due_on", *GATE_COPY_FIELDS)
 
     class Meta:
         ordering = ["case", "sequence"]
@@ -180,7 +180,6 @@ class ChargingReferral(DerivedFieldsMixin, CaseGateCopy):
 
     def __str__(self) -> str:
         return f"{self.case} referral {self.sequence} ({self.get_status_display()})"
-
 
 
 class CaseConversationMode(models.TextChoices):

@@ -87,6 +87,23 @@ def test_a_stale_instance_cannot_overwrite_them(oic_a):
     assert Case.objects.get(pk=case.pk).summary == "Edited from an old copy"
 
 
+def test_a_stale_clock_or_submission_cannot_undo_a_restriction(oic_a, supervisor_a):
+    case = CaseFactory(actor=oic_a, reported_on=REPORTED, police_perpetrated=True)
+    referral = charging.case_refer_to_cps(actor=oic_a, case=case, received_on=RECEIVED, today=TODAY)
+    stale_clock, stale_referral = (
+        Clock.objects.filter(case=case).first(),
+        ChargingReferral.objects.get(pk=referral.pk),
+    )
+    case_restrict(actor=supervisor_a, case=case, users=[oic_a], reason="Serving officer.")
+    stale_clock.label, stale_referral.notes = "Edited from an old copy", "Edited from an old copy"
+    stale_clock.save()
+    stale_referral.save()
+    assert Clock.objects.get(pk=stale_clock.pk).restricted and Clock.objects.get(pk=stale_clock.pk).label == (
+        "Edited from an old copy"
+    )
+    assert ChargingReferral.objects.get(pk=referral.pk).restricted
+
+
 def test_every_service_marks_the_case_changed(oic_a):
     case = CaseFactory(actor=oic_a, reported_on=REPORTED)
     before = derived_values(case)[2]
