@@ -44,12 +44,19 @@ __all__ = [
     "active_rules",
     "add_months",
     "add_working_days",
+    "StlBasis",
+    "StlDecision",
+    "StlReason",
+    "age_attained_on",
     "charge_due",
+    "common_assault_stl",
+    "common_assault_stl_decision",
     "charging_decision_due",
     "clock_state",
     "comms_act_stl",
     "configure",
     "dapn_hearing_due",
+    "dvpo_end_bounds",
     "easter_sunday",
     "investigation_due",
     "is_time_barred",
@@ -171,6 +178,13 @@ class ClockRules:
     # Victims' Code Right 4: details passed to victim support services "within 2 days";
     # working-day basis UNCONFIRMED.
     victim_support_referral_working_days: int = 2
+    # Domestic Abuse Act 2021 s.1(2)(a): domestic abuse needs both people "aged 16 or over" (on the day of the
+    # behaviour); CJA 1988 s.39A applies only to domestic abuse.
+    domestic_abuse_min_age: int = 16
+    # Crime and Security Act 2010 s.28(10): a DVPO is in force for "no fewer than 14 days beginning with the day on
+    # which it is made" and "no more than 28 days beginning with that day".
+    dvpo_min_days: int = 14
+    dvpo_max_days: int = 28
     # Domestic Abuse Act 2021 s.29(2)-(3): DAPO application heard no later than 48 hours after the DAPN
     # was given, disregarding Sundays, Christmas Day, Good Friday and bank holidays.
     dapn_hearing_hours: int = 48
@@ -512,6 +526,139 @@ def comms_act_stl(offence_date: date, knowledge_on: date, *, rules: ClockRules |
     )
 
 
+class StlBasis(StrEnum):
+    """Which rule gave an offence's statutory time limit (the API's ``stl_basis``)."""
+
+    S127 = "s127"  # Magistrates' Courts Act 1980 s.127(1)
+    S39A = "s39a"  # Criminal Justice Act 1988 s.39A
+    CA2003 = "ca2003_s127_5"  # Communications Act 2003 s.127(5)
+    NONE = "none"  # not summary-only: no statutory time limit
+
+
+class StlReason(StrEnum):
+    """Why a common assault's limit is the one it is: the s.39A condition met, or each one that is not."""
+
+    S39A_REPORT = "s39a_report"  # all conditions met: the complainant's own statement or VRI
+    NO_REPORT = "no_report"  # the complainant has made no qualifying statement or VRI (yet)
+    BEFORE_COMMENCEMENT = "before_commencement"  # offence before s.39A applies (rules.s39a_applies_from)
+    COMPLAINANT_AGE_UNKNOWN = "complainant_age_unknown"
+    COMPLAINANT_UNDER_AGE = "complainant_under_age"
+    SUSPECT_AGE_UNKNOWN = "suspect_age_unknown"
+    SUSPECT_UNDER_AGE = "suspect_under_age"
+    CONNECTION_UNKNOWN = "connection_unknown"  # no relationship recorded between complainant and suspect
+    NOT_CONNECTED = "not_connected"  # recorded as not personally connected (DA Act 2021 s.2)
+
+
+@dataclass(frozen=True)
+class StlDecision:
+    """A common assault's limit with the rule that gave it and why (every unmet s.39A condition, in order)."""
+
+    due_on: date
+    basis: StlBasis
+    reasons: tuple[StlReason, ...]
+
+
+def age_attained_on(born_on: date, age: int) -> date:
+    """The day a person born on ``born_on`` attains ``age`` years: the anniversary of the birth date (Family Law
+    Reform Act 1969 s.9). Born on 29 February, in a year without one the anniversary is taken as 1 March, the
+    later of the two days it could be: a person is never treated as 16 before the law could, so s.39A (the later
+    limit) is never applied too early. (Which day applies is UNCONFIRMED; this is the safe reading.)"""
+    _check_date(born_on, "born_on")
+    _check_int(age, "age", minimum=0)
+    year = born_on.year + age
+    if not 1 <= year <= 9999:
+        raise ValueError(f"{born_on.isoformat()} + {age} years is outside the supported date range")
+    if born_on.month == 2 and born_on.day == 29 and not _calendar.isleap(year):
+        return date(year, 3, 1)
+    return born_on.replace(year=year)
+
+
+def common_assault_stl_decision(
+    *,
+    offence_on: date,
+    complainant_born_on: date | None,
+    suspect_born_on: date | None,
+    personally_connected: bool | None,
+    first_qualifying_report_on: date | None,
+    rules: ClockRules | None = None,
+) -> StlDecision:
+    """The statutory time limit of a common assault or battery (CJA 1988 s.39), with its basis and reasons.
+
+    CJA 1988 s.39A (inserted by PCSC Act 2022 s.49) gives ``min(offence + 24 months, report + 6 months)`` only
+    when every one of these holds; otherwise MCA 1980 s.127 gives ``offence + 6 months``:
+
+    * the offence is on or after ``rules.s39a_applies_from`` (commencement; UNCONFIRMED, a setting);
+    * the behaviour is domestic abuse (s.39A(1); DA Act 2021 s.1(2)(a)): the complainant and the suspect are each
+      aged 16 or over on the offence day (an unknown date of birth does not count as 16) and personally connected
+      (DA Act 2021 s.2; ``None``, not recorded, does not count);
+    * the complainant's **own** first witness statement (condition A, s.39A(2)) or video-recorded interview
+      (condition B, s.39A(3)) exists: ``first_qualifying_report_on`` is its date.
+
+    A report dated before the offence, or a date of birth after it, is impossible and raises ValueError.
+    Months count by the corresponding-date rule (:func:`add_months`).
+    """
+    _check_date(offence_on, "offence_on")
+    complainant_born_on = _check_optional_date(complainant_born_on, "complainant_born_on")
+    suspect_born_on = _check_optional_date(suspect_born_on, "suspect_born_on")
+    report = _check_optional_date(first_qualifying_report_on, "first_qualifying_report_on")
+    if personally_connected is not None and not isinstance(personally_connected, bool):
+        raise TypeError(
+            f"personally_connected must be True, False or None, not {type(personally_connected).__name__}"
+        )
+    if report is not None:
+        _check_not_before(offence_on, "offence date", report, "first qualifying report dated")
+    for born, who in ((complainant_born_on, "complainant"), (suspect_born_on, "suspect")):
+        if born is not None and born > offence_on:
+            raise ValueError(
+                f"the {who}'s date of birth {born.isoformat()} is after the offence date {offence_on.isoformat()}"
+            )
+    r = _rules(rules)
+    reasons: list[StlReason] = []
+    if offence_on < r.s39a_applies_from:
+        reasons.append(StlReason.BEFORE_COMMENCEMENT)
+    for born, unknown, under in (
+        (complainant_born_on, StlReason.COMPLAINANT_AGE_UNKNOWN, StlReason.COMPLAINANT_UNDER_AGE),
+        (suspect_born_on, StlReason.SUSPECT_AGE_UNKNOWN, StlReason.SUSPECT_UNDER_AGE),
+    ):
+        if born is None:
+            reasons.append(unknown)
+        elif age_attained_on(born, r.domestic_abuse_min_age) > offence_on:
+            reasons.append(under)
+    if personally_connected is None:
+        reasons.append(StlReason.CONNECTION_UNKNOWN)
+    elif not personally_connected:
+        reasons.append(StlReason.NOT_CONNECTED)
+    if report is None:
+        reasons.append(StlReason.NO_REPORT)
+    s127 = add_months(offence_on, r.stl_months)
+    if reasons:
+        return StlDecision(s127, StlBasis.S127, tuple(reasons))
+    s39a = min(add_months(offence_on, r.s39a_cap_months), add_months(report, r.s39a_report_months))  # type: ignore[arg-type]
+    # s.39A(5): the section has effect despite s.127; the report can never precede the offence, so s39a >= s127.
+    return StlDecision(s39a, StlBasis.S39A, (StlReason.S39A_REPORT,))
+
+
+def common_assault_stl(
+    *,
+    offence_on: date,
+    complainant_born_on: date | None,
+    suspect_born_on: date | None,
+    personally_connected: bool | None,
+    first_qualifying_report_on: date | None,
+    rules: ClockRules | None = None,
+) -> date:
+    """The last day to lay the information for a common assault or battery: the s.39A date only when every
+    condition of :func:`common_assault_stl_decision` holds, else the s.127 date (offence + 6 months)."""
+    return common_assault_stl_decision(
+        offence_on=offence_on,
+        complainant_born_on=complainant_born_on,
+        suspect_born_on=suspect_born_on,
+        personally_connected=personally_connected,
+        first_qualifying_report_on=first_qualifying_report_on,
+        rules=rules,
+    ).due_on
+
+
 def stl_within_eight_weeks(stl: date | None, on: date, *, rules: ClockRules | None = None) -> bool:
     """JJP joint local principle 9: ``on <= stl <= on + 56 days``. STL 1 Dec 2025: flagged from 6 Oct."""
     stl = _check_optional_date(stl, "stl")
@@ -559,6 +706,17 @@ def victim_support_referral_due(
 # --------------------------------------------------------------------------------------------------
 # Protective orders (domain-rules.md section 6)
 # --------------------------------------------------------------------------------------------------
+
+
+def dvpo_end_bounds(made_on: date, *, rules: ClockRules | None = None) -> tuple[date, date]:
+    """The earliest and the latest last day of a DVPO made on ``made_on``: it is in force for no fewer than 14 and
+    no more than 28 days "beginning with the day on which it is made" (Crime and Security Act 2010 s.28(10)), so
+    the day it is made is day 1. Made 1 Jun 2026: (14 Jun 2026, 28 Jun 2026)."""
+    _check_date(made_on, "made_on")
+    r = _rules(rules)
+    if r.dvpo_min_days < 1 or r.dvpo_max_days < r.dvpo_min_days:
+        raise ValueError(f"DVPO bounds {r.dvpo_min_days}-{r.dvpo_max_days} days are not a period")
+    return made_on + timedelta(days=r.dvpo_min_days - 1), made_on + timedelta(days=r.dvpo_max_days - 1)
 
 
 def dapn_hearing_due(
