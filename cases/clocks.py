@@ -547,6 +547,8 @@ class StlReason(StrEnum):
     SUSPECT_UNDER_AGE = "suspect_under_age"
     CONNECTION_UNKNOWN = "connection_unknown"  # no relationship recorded between complainant and suspect
     NOT_CONNECTED = "not_connected"  # recorded as not personally connected (DA Act 2021 s.2)
+    REPORT_BEFORE_OFFENCE = "report_before_offence"  # the complainant's report predates this offence
+    NOT_DOMESTIC_ABUSE = "not_domestic_abuse"  # the case is recorded as not domestic abuse (DA Act 2021 s.1)
 
 
 @dataclass(frozen=True)

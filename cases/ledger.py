@@ -57,28 +57,92 @@ def _warn_days(kind: str) -> int:
     return rules.stl_flag_days if kind in Clock.STL_KINDS else rules.due_soon_days
 
 
-def stl_due(offence: Offence, case: Case, *, kind: str = Clock.Kind.STL) -> datetime.date | None:
-    """The statutory time limit of an offence (or, for ``stl_common_assault``, of the common assault it could
-    be reduced to), from the pure rules. None when no limit applies."""
+def _personally_connected(offence: Offence) -> bool | None:
+    """Whether the offence's complainant and suspect are recorded as personally connected (DA Act 2021 s.2);
+    None when either is not named or no relationship is recorded. Uses a prefetched ``suspect_relationships``
+    when the caller loaded it."""
+    if offence.complainant_id is None or offence.suspect_id is None:
+        return None
+    for rel in offence.complainant.suspect_relationships.all():
+        if rel.suspect_id == offence.suspect_id:
+            return bool(rel.personally_connected)
+    return None
+
+
+def _born_by(born_on: datetime.date | None, on: datetime.date) -> datetime.date | None:
+    """A date of birth as the rule may use it on ``on``: one after that day is not a usable fact (unknown)."""
+    return born_on if born_on is not None and born_on <= on else None
+
+
+def stl_decision(offence: Offence, case: Case, *, kind: str = Clock.Kind.STL) -> clocks.StlDecision | None:
+    """The statutory time limit of an offence (or, for ``stl_common_assault``, of the common assault it could be
+    reduced to), with the rule that gave it and why; None when no limit applies.
+
+    A common assault in a domestic abuse case gets the s.39A date only from its own complainant's statement or
+    VRI, both people 16 or over on the offence day and personally connected (``clocks.common_assault_stl``);
+    every fact not yet recorded keeps the safe s.127 date."""
     otype = offence.offence_type
-    if kind == Clock.Kind.STL_COMMON_ASSAULT:
-        return clocks.stl_expiry(
-            offence.committed_on,
-            summary_only=True,
-            da_common_assault=case.domestic_abuse,
-            first_qualifying_report=case.first_qualifying_report_on,
+    common_assault = (
+        kind == Clock.Kind.STL_COMMON_ASSAULT or otype.stl_regime == OffenceType.StlRegime.CJA_S39A
+    )
+    if common_assault:
+        if not case.domestic_abuse:
+            return clocks.StlDecision(
+                clocks.add_months(offence.committed_on, clocks.active_rules().stl_months),
+                clocks.StlBasis.S127,
+                (clocks.StlReason.NOT_DOMESTIC_ABUSE,),
+            )
+        on = offence.committed_on
+        complainant = offence.complainant if offence.complainant_id else None
+        suspect = offence.suspect if offence.suspect_id else None
+        report = complainant.first_qualifying_report_on if complainant else None
+        # The services refuse a date of birth after the offence; a report made before this offence cannot be a
+        # statement about it (s.39A(2)-(3)). Either way the safe answer is the s.127 date, never an error.
+        decision = clocks.common_assault_stl_decision(
+            offence_on=on,
+            complainant_born_on=_born_by(complainant.date_of_birth if complainant else None, on),
+            suspect_born_on=_born_by(suspect.date_of_birth if suspect else None, on),
+            personally_connected=_personally_connected(offence),
+            first_qualifying_report_on=report if report is not None and report >= on else None,
         )
+        if report is not None and report < on:
+            reasons = tuple(
+                clocks.StlReason.REPORT_BEFORE_OFFENCE if r == clocks.StlReason.NO_REPORT else r
+                for r in decision.reasons
+            )
+            decision = clocks.StlDecision(decision.due_on, decision.basis, reasons)
+        return decision
     if otype.stl_regime == OffenceType.StlRegime.CA_S127:
         # Without the knowledge date, the earliest it could be (the offence day) gives the safe, early limit.
-        return clocks.comms_act_stl(
-            offence.committed_on, offence.prosecutor_knowledge_on or offence.committed_on
+        return clocks.StlDecision(
+            clocks.comms_act_stl(
+                offence.committed_on, offence.prosecutor_knowledge_on or offence.committed_on
+            ),
+            clocks.StlBasis.CA2003,
+            (),
         )
-    return clocks.stl_expiry(
-        offence.committed_on,
-        summary_only=otype.summary_only,
-        da_common_assault=case.domestic_abuse and otype.stl_regime == OffenceType.StlRegime.CJA_S39A,
-        first_qualifying_report=case.first_qualifying_report_on,
-    )
+    due = clocks.stl_expiry(offence.committed_on, summary_only=otype.summary_only)
+    return None if due is None else clocks.StlDecision(due, clocks.StlBasis.S127, ())
+
+
+def stl_due(offence: Offence, case: Case, *, kind: str = Clock.Kind.STL) -> datetime.date | None:
+    """The statutory time limit of an offence (see :func:`stl_decision`). None when no limit applies."""
+    decision = stl_decision(offence, case, kind=kind)
+    return None if decision is None else decision.due_on
+
+
+def _computed(clock: Clock) -> tuple[datetime.date, datetime.datetime | None, dict[str, Any]]:
+    """The clock's due date (and hour), and its ``params`` with what its rule decided: for an STL, the basis and
+    the reasons, so the case page, the API and the dashboards say which rule gave each limit without recomputing
+    it. One evaluation of the rule."""
+    if clock.kind not in Clock.STL_KINDS:
+        due_on, due_at = due_for(clock)
+        return due_on, due_at, clock.params
+    decision = stl_decision(clock.offence, clock.case, kind=clock.kind)
+    if decision is None:
+        raise ValueError(f"{clock.offence} has no statutory time limit")
+    params = {**clock.params, "basis": str(decision.basis), "reasons": [str(r) for r in decision.reasons]}
+    return decision.due_on, None, params
 
 
 def due_for(clock: Clock) -> tuple[datetime.date, datetime.datetime | None]:
@@ -133,7 +197,7 @@ def clock_open(
     clock = Clock(
         case=case, kind=kind, side=side, started_on=started_on, label=label, params=params or {}, **subject
     )
-    clock.due_on, clock.due_at = due_for(clock)
+    clock.due_on, clock.due_at, clock.params = _computed(clock)
     clock.warn_on = min(
         clock.due_on, max(started_on, clock.due_on - datetime.timedelta(days=_warn_days(kind)))
     )
@@ -200,17 +264,32 @@ def clocks_recompute(qs: Iterable[Clock], *, today: datetime.date | None = None)
     changed = 0
     moved: list[Clock] = []
     for clock in qs:
-        due_on, due_at = due_for(clock)
+        due_on, due_at, params = _computed(clock)
         warn_on = min(due_on, max(clock.started_on, due_on - datetime.timedelta(days=_warn_days(clock.kind))))
         state = ledger_state(kind=clock.kind, due_on=due_on, warn_on=warn_on, today=today)
-        if (due_on, due_at, warn_on, state) != (clock.due_on, clock.due_at, clock.warn_on, clock.state):
+        if (due_on, due_at, warn_on, state, params) != (
+            clock.due_on,
+            clock.due_at,
+            clock.warn_on,
+            clock.state,
+            clock.params,
+        ):
             old_state = clock.state
             clock.due_on, clock.due_at, clock.warn_on, clock.state = due_on, due_at, warn_on, state
+            clock.params = params
             if state != old_state:
                 clock.previous_state = old_state
             clock.state_changed_at = timezone.now()
             clock.save(
-                update_fields=["due_on", "due_at", "warn_on", "state", "previous_state", "state_changed_at"]
+                update_fields=[
+                    "due_on",
+                    "due_at",
+                    "warn_on",
+                    "state",
+                    "previous_state",
+                    "state_changed_at",
+                    "params",
+                ]
             )
             if state != old_state and state != Clock.State.RUNNING:
                 _crossing_record(clock, from_state=old_state, on=today)
@@ -224,17 +303,23 @@ def stl_clocks_sync(case: Case, *, today: datetime.date | None = None) -> None:
     """Make the case's open STL clocks match its offences: one per summary-only offence, one common-assault
     clock per assault that could be reduced to common assault in a domestic abuse case."""
     wanted: set[tuple[str, int]] = set()
-    offences = {o.pk: o for o in case.offences.select_related("offence_type")}
+    offences = {
+        o.pk: o
+        for o in case.offences.select_related("offence_type", "suspect", "complainant").prefetch_related(
+            "complainant__suspect_relationships"
+        )
+    }
     for offence in offences.values():
         otype = offence.offence_type
         if otype.stl_regime != OffenceType.StlRegime.NONE:
             wanted.add((Clock.Kind.STL, offence.pk))
         if otype.reducible_to_common_assault and case.domestic_abuse:
             wanted.add((Clock.Kind.STL_COMMON_ASSAULT, offence.pk))
-    existing = {
-        (c.kind, c.offence_id): c
-        for c in case.clocks.open().filter(kind__in=Clock.STL_KINDS).select_related("offence__offence_type")
-    }
+    existing = {}
+    for c in case.clocks.open().filter(kind__in=Clock.STL_KINDS):
+        if c.offence_id in offences:
+            c.offence = offences[c.offence_id]  # the offence loaded above, with its people
+        existing[(c.kind, c.offence_id)] = c
     for key, clock in existing.items():
         if key not in wanted:
             clock_stop(clock, on=today or london_today(), outcome=Clock.State.CANCELLED)

@@ -293,7 +293,11 @@ class Case(DerivedFieldsMixin):
     )
     reported_on = models.DateField(help_text="The date the offence was reported to police.")
     first_qualifying_report_on = models.DateField(
-        null=True, blank=True, help_text="First witness statement or VRI (CJA 1988 s.39A conditions A or B)."
+        null=True,
+        blank=True,
+        help_text="Unassigned: a first witness statement or VRI recorded on the case before reports were kept per "
+        "victim, on a case with no victim or several. It extends no time limit until it is assigned to the victim "
+        "who made it.",
     )
     first_qualifying_report_kind = models.CharField(
         max_length=20, choices=QualifyingReportKind.choices, blank=True, default=""
@@ -428,6 +432,15 @@ class Offence(models.Model):
     offence_type = models.ForeignKey(OffenceType, on_delete=models.PROTECT, related_name="offences")
     suspect = models.ForeignKey(
         Person, on_delete=models.PROTECT, null=True, blank=True, related_name="offences"
+    )
+    complainant = models.ForeignKey(
+        "victims.Victim",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offences",
+        help_text="The victim of the case this offence was committed against. Until named, a common assault keeps "
+        "the safe MCA 1980 s.127 time limit (CJA 1988 s.39A needs the complainant's own statement or VRI).",
     )
     committed_from = models.DateField(null=True, blank=True, help_text="First act of a course of conduct.")
     committed_on = models.DateField(help_text="The offence date, or the last act of a course of conduct.")

@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from cases.audit import audited
-from cases.models import Case, _choices_check
+from cases.models import Case, CaseQualifyingReportKind, Person, _choices_check
 
 from . import lexicon
 from .querysets import (
@@ -55,9 +55,28 @@ class Victim(models.Model):
     do_not_tell = models.CharField(max_length=200, blank=True, help_text="Who must not be told.")
     interpreter_language = models.CharField(max_length=60, blank=True)
     confidential_address = models.TextField(blank=True, help_text="Visible only to the roles that need it.")
+    # CJA 1988 s.39A(2)-(3): the complainant's own first witness statement (condition A) or video-recorded
+    # interview (condition B). It belongs to the victim who made it: another complainant's statement never
+    # extends this victim's time limits.
+    first_qualifying_report_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The victim's first witness statement or video-recorded interview (CJA 1988 s.39A conditions "
+        "A or B).",
+    )
+    first_qualifying_report_kind = models.CharField(
+        max_length=20, choices=CaseQualifyingReportKind.choices, blank=True, default=""
+    )
+    first_qualifying_report_received_by = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who received it: a constable or a person a constable authorised (s.39A(2)(b), (3)(a)).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = VictimQuerySet.as_manager()
+
+    QualifyingReportKind = CaseQualifyingReportKind
 
     class Meta:
         ordering = ["case", "pk"]
@@ -65,6 +84,16 @@ class Victim(models.Model):
             models.CheckConstraint(
                 condition=Q(child_saw_or_heard=False) | Q(is_child=True),
                 name="%(app_label)s_%(class)s_saw_or_heard_is_child",
+            ),
+            _choices_check(
+                "first_qualifying_report_kind",
+                CaseQualifyingReportKind,
+                "%(app_label)s_%(class)s_fqr_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_qualifying_report_on__isnull=True, first_qualifying_report_kind="")
+                | (Q(first_qualifying_report_on__isnull=False) & ~Q(first_qualifying_report_kind="")),
+                name="%(app_label)s_%(class)s_fqr_date_and_kind_together",
             ),
         ]
 
@@ -77,6 +106,54 @@ class Victim(models.Model):
         automatically as the complainant in a domestic abuse case (s.17(4A)(c)). Declining does not end
         eligibility; it is shown beside it."""
         return bool(self.is_child or self.vulnerable or self.intimidated or self.case.domestic_abuse)
+
+
+class Relationship(models.TextChoices):
+    """How a victim and a suspect are personally connected: Domestic Abuse Act 2021 s.2(1)(a)-(g), or not."""
+
+    MARRIED = "married", "Married to each other, now or in the past (s.2(1)(a))"
+    CIVIL_PARTNERS = "civil_partners", "Civil partners of each other, now or in the past (s.2(1)(b))"
+    AGREED_TO_MARRY = "agreed_to_marry", "Agreed to marry, even if the agreement has ended (s.2(1)(c))"
+    CIVIL_PARTNERSHIP_AGREEMENT = (
+        "cp_agreement",
+        "Entered into a civil partnership agreement, even if it has ended (s.2(1)(d))",
+    )
+    INTIMATE = "intimate", "In an intimate personal relationship, now or in the past (s.2(1)(e))"
+    PARENTAL = "parental", "Each a parent of, or with parental responsibility for, the same child (s.2(1)(f))"
+    RELATIVES = "relatives", "Relatives (s.2(1)(g))"
+    NOT_CONNECTED = "not_connected", "Not personally connected"
+
+
+@audited()
+class VictimSuspectRelationship(models.Model):
+    """How one victim and one suspect of a case are related (DA Act 2021 s.2). Whether they are "personally
+    connected" decides, with their ages, whether the behaviour is domestic abuse (s.1), and so whether the s.39A
+    time limit can apply to a common assault between them. No row means not yet recorded: the time limit stays at
+    the safe s.127 date until it is."""
+
+    Relationship = Relationship
+
+    victim = models.ForeignKey(Victim, on_delete=models.PROTECT, related_name="suspect_relationships")
+    suspect = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="victim_relationships")
+    relationship = models.CharField(max_length=20, choices=Relationship.choices)
+    recorded_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["victim", "suspect"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["victim", "suspect"], name="%(app_label)s_%(class)s_one_per_pair"
+            ),
+            _choices_check("relationship", Relationship, "%(app_label)s_%(class)s_relationship_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.victim} and {self.suspect}: {self.get_relationship_display()}"
+
+    @property
+    def personally_connected(self) -> bool:
+        return self.relationship != Relationship.NOT_CONNECTED
 
 
 class VictimContactMethod(models.TextChoices):
