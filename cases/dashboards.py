@@ -64,7 +64,7 @@ SHORT_KIND = {
     Clock.Kind.VICTIM_UPDATE: "Victim update",
     Clock.Kind.ACTION: "Action",
     Clock.Kind.ORDER_EXPIRY: "Order expiry",
-    Clock.Kind.DAPN_HEARING: "DAPO hearing",
+    Clock.Kind.DAPN_HEARING: "Order hearing after a notice",
     Clock.Kind.BAIL_EXPIRY: "Bail expiry",
     Clock.Kind.SUPPORT_REFERRAL: "Support referral",
     Clock.Kind.OPERATION_ENCOMPASS: "Operation Encompass",

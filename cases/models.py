@@ -499,7 +499,7 @@ class ClockKind(models.TextChoices):
     VICTIM_UPDATE = "victim_update", "Victims' Code update"
     ACTION = "action", "Action plan action"
     ORDER_EXPIRY = "order_expiry", "Protective order expiry"
-    DAPN_HEARING = "dapn_hearing", "DAPO hearing after a DAPN (48 hours)"
+    DAPN_HEARING = "dapn_hearing", "Order hearing after a protection notice (48 hours)"
     BAIL_EXPIRY = "bail_expiry", "Pre-charge bail expiry"
     SUPPORT_REFERRAL = "support_referral", "Victim referred to support services (Right 4)"
     OPERATION_ENCOMPASS = "operation_encompass", "Operation Encompass school notification"
