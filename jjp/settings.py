@@ -110,7 +110,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # national scale and saves nothing on them (measured with bench/web.py), so it is off for this application's
 # sessions.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("JJP_TEST_DATABASE_NAME", default="test_jjp")
+# The test database is named after the database in use (test_jjp for jjp), so two checkouts or two people on one
+# server, each with their own DATABASE_URL, never share (and drop) one test database.
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
+    "JJP_TEST_DATABASE_NAME", default=f"test_{DATABASES['default'].get('NAME') or 'jjp'}"
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "cases.User"
