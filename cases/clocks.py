@@ -539,6 +539,7 @@ class StlReason(StrEnum):
     """Why a common assault's limit is the one it is: the s.39A condition met, or each one that is not."""
 
     S39A_REPORT = "s39a_report"  # all conditions met: the complainant's own statement or VRI
+    NO_COMPLAINANT = "no_complainant"  # the offence does not name its complainant yet
     NO_REPORT = "no_report"  # the complainant has made no qualifying statement or VRI (yet)
     BEFORE_COMMENCEMENT = "before_commencement"  # offence before s.39A applies (rules.s39a_applies_from)
     COMPLAINANT_AGE_UNKNOWN = "complainant_age_unknown"

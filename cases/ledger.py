@@ -105,7 +105,9 @@ def stl_decision(offence: Offence, case: Case, *, kind: str = Clock.Kind.STL) ->
             personally_connected=_personally_connected(offence),
             first_qualifying_report_on=report if report is not None and report >= on else None,
         )
-        if report is not None and report < on:
+        if complainant is None:
+            decision = clocks.StlDecision(decision.due_on, decision.basis, (clocks.StlReason.NO_COMPLAINANT,))
+        elif report is not None and report < on:
             reasons = tuple(
                 clocks.StlReason.REPORT_BEFORE_OFFENCE if r == clocks.StlReason.NO_REPORT else r
                 for r in decision.reasons
@@ -129,6 +131,40 @@ def stl_due(offence: Offence, case: Case, *, kind: str = Clock.Kind.STL) -> date
     """The statutory time limit of an offence (see :func:`stl_decision`). None when no limit applies."""
     decision = stl_decision(offence, case, kind=kind)
     return None if decision is None else decision.due_on
+
+
+_REASON_TEXT = {
+    clocks.StlReason.NO_COMPLAINANT: "the offence does not name its complainant yet",
+    clocks.StlReason.NO_REPORT: "the complainant has made no witness statement or video-recorded interview yet",
+    clocks.StlReason.REPORT_BEFORE_OFFENCE: "the complainant's statement or interview is from before this offence",
+    clocks.StlReason.BEFORE_COMMENCEMENT: "the offence is from before s.39A applies",
+    clocks.StlReason.COMPLAINANT_AGE_UNKNOWN: "the complainant's date of birth is not recorded",
+    clocks.StlReason.COMPLAINANT_UNDER_AGE: "the complainant was under 16 on the offence day",
+    clocks.StlReason.SUSPECT_AGE_UNKNOWN: "the suspect's date of birth is not recorded",
+    clocks.StlReason.SUSPECT_UNDER_AGE: "the suspect was under 16 on the offence day",
+    clocks.StlReason.CONNECTION_UNKNOWN: "no relationship between the complainant and the suspect is recorded",
+    clocks.StlReason.NOT_CONNECTED: "the complainant and the suspect are not personally connected",
+    clocks.StlReason.NOT_DOMESTIC_ABUSE: "the case is recorded as not domestic abuse",
+}
+
+
+def stl_basis_text(clock: Clock, offence: Offence) -> str:
+    """Which rule gave a statutory time limit, and why, in words for the case page: "s.39A: witness statement of
+    3 December 2026 by Jo Bloggs"; "s.127: the complainant has made no witness statement ... yet"."""
+    basis = clock.params.get("basis")
+    if basis == clocks.StlBasis.S39A:
+        victim = offence.complainant
+        kind = str(Case.QualifyingReportKind(victim.first_qualifying_report_kind).label).split(" (")[0].lower()
+        return (
+            f"s.39A: {kind} of {victim.first_qualifying_report_on:%-d %B %Y} by "
+            f"{victim.given_name} {victim.family_name}"
+        )
+    if basis == clocks.StlBasis.CA2003:
+        if offence.prosecutor_knowledge_on:
+            return f"CA 2003 s.127(5): from the prosecutor's knowledge on {offence.prosecutor_knowledge_on:%-d %B %Y}"
+        return "CA 2003 s.127(5): the prosecutor's knowledge date is not recorded, so counted from the offence day"
+    reasons = [_REASON_TEXT[clocks.StlReason(r)] for r in clock.params.get("reasons", []) if r in _REASON_TEXT]
+    return "s.127" + (": " + "; ".join(reasons) if reasons else ": six months from the offence")
 
 
 def _computed(clock: Clock) -> tuple[datetime.date, datetime.datetime | None, dict[str, Any]]:

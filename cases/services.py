@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pghistory
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -123,8 +124,28 @@ def language_check(*, case: Case, source: Any, actor: User | None, **fields: str
 
 
 def _not_future(day: datetime.date, field: str, today: datetime.date) -> None:
+    """The date of an event a person typed (a report, an offence, a receipt, a decision...): not in the future,
+    and not before ``JJP_EARLIEST_EVENT_DATE`` (1 January 1950: an earlier one is a typing error). Every app's
+    services check their event dates here, so web forms and the API are refused alike (docs/rules.md)."""
     if day > today:
         raise ValidationError({field: f"{day:%d %B %Y} is in the future (today is {today:%d %B %Y})."})
+    earliest = settings.JJP_EARLIEST_EVENT_DATE
+    if day < earliest:
+        message = f"{day:%d %B %Y} is before {earliest:%d %B %Y}, the earliest date accepted; check the year."
+        raise ValidationError({field: message})
+
+
+def _born_on_check(day: datetime.date | None, field: str, today: datetime.date) -> None:
+    """A date of birth a person typed: not in the future, not before ``JJP_EARLIEST_BIRTH_DATE`` (1 January 1900)."""
+    if day is None:
+        return
+    if day > today:
+        raise ValidationError({field: f"A date of birth of {day:%d %B %Y} is in the future."})
+    earliest = settings.JJP_EARLIEST_BIRTH_DATE
+    if day < earliest:
+        raise ValidationError(
+            {field: f"A date of birth of {day:%d %B %Y} is before {earliest:%d %B %Y}; check the year."}
+        )
 
 
 def _check_status(case: Case, allowed: Iterable[str], doing: str) -> None:
@@ -213,6 +234,8 @@ def case_create(
     if errors:
         raise ValidationError(errors)
     _not_future(reported_on, "reported_on", today)
+    for i, spec in enumerate(suspects):
+        _born_on_check(spec.get("date_of_birth"), f"suspects[{i}].date_of_birth", today)
     if first_qualifying_report_on:
         _not_future(first_qualifying_report_on, "first_qualifying_report_on", today)
         if first_qualifying_report_on < reported_on:
@@ -256,7 +279,8 @@ def case_create(
             _offence_create(
                 case=case,
                 spec=spec,
-                default_suspect=people[0] if people else None,
+                # Never guess between suspects: with several, each offence names its own (or none yet).
+                default_suspect=people[0] if len(people) == 1 else None,
                 today=today,
                 prefix=f"offences[{i}].",
             )
@@ -336,15 +360,98 @@ def _offence_create(
         raise ValidationError(
             {f"{prefix}prosecutor_knowledge_on": "The knowledge date is before the offence."}
         )
+    suspect = spec.get("suspect") or default_suspect
+    complainant = spec.get("complainant")
+    offence_people_check(
+        case=case, committed_on=committed_on, complainant=complainant, suspect=suspect, prefix=prefix
+    )
     return Offence.objects.create(
         case=case,
         offence_type=otype,
-        suspect=spec.get("suspect") or default_suspect,
+        suspect=suspect,
+        complainant=complainant,
         committed_on=committed_on,
         committed_from=committed_from,
         prosecutor_knowledge_on=knowledge,
         particulars=spec.get("particulars", ""),
     )
+
+
+def offence_people_check(
+    *,
+    case: Case,
+    committed_on: datetime.date,
+    complainant: Any,
+    suspect: Person | None,
+    prefix: str = "",
+) -> None:
+    """An offence's complainant must be a victim of the same case and its suspect a suspect of the case; neither
+    may be born after the offence (a date that cannot be right)."""
+    if complainant is not None:
+        if complainant.case_id != case.pk:
+            raise ValidationError({f"{prefix}complainant": "Choose a victim of this case."})
+        born = complainant.date_of_birth
+        if born is not None and born > committed_on:
+            raise ValidationError(
+                {
+                    f"{prefix}complainant": f"The complainant's date of birth ({born:%d %B %Y}) is after the "
+                    f"offence ({committed_on:%d %B %Y})."
+                }
+            )
+    if suspect is not None:
+        if suspect.pk is None or not case.suspects.filter(pk=suspect.pk).exists():
+            raise ValidationError({f"{prefix}suspect": "Choose a suspect of this case."})
+        born = suspect.date_of_birth
+        if born is not None and born > committed_on:
+            raise ValidationError(
+                {
+                    f"{prefix}suspect": f"The suspect's date of birth ({born:%d %B %Y}) is after the offence "
+                    f"({committed_on:%d %B %Y})."
+                }
+            )
+
+
+def _only(rows: Iterable[Any]) -> Any:
+    """The one row, or None when there are none or several (never guess between people)."""
+    rows = list(rows[:2]) if hasattr(rows, "__getitem__") else list(rows)
+    return rows[0] if len(rows) == 1 else None
+
+
+@transaction.atomic
+def offence_people_set(
+    *,
+    actor: User,
+    offence: Offence,
+    complainant: Any,
+    suspect: Person | None,
+    today: datetime.date | None = None,
+) -> Offence:
+    """Name the offence's complainant (a victim of the case) and suspect. Who they are decides its statutory time
+    limit (a DA common assault gets the s.39A date only from its own complainant's report, with both 16 or over
+    and personally connected), so the case's limits are recomputed at once."""
+    case = offence.case
+    require(actor, "cases.add_offence", case)
+    case = lock_case(case)
+    _sync_rules()
+    today = today or ledger.london_today()
+    offence = Offence.objects.select_for_update().get(pk=offence.pk, case=case)
+    offence_people_check(
+        case=case, committed_on=offence.committed_on, complainant=complainant, suspect=suspect
+    )
+    with _audited(actor, "offence_people_set"):
+        offence.complainant, offence.suspect = complainant, suspect
+        offence.save(update_fields=["complainant", "suspect"])
+        ledger.stl_clocks_sync(case, today=today)
+        names = [f"complainant {complainant.given_name} {complainant.family_name}" if complainant else ""]
+        names.append(f"suspect {suspect}" if suspect else "")
+        event_record(
+            case=case,
+            kind="offence_people",
+            actor=actor,
+            summary=f"{offence.offence_type.title}: " + (", ".join(n for n in names if n) or "people cleared"),
+            data={"offence": offence.pk},
+        )
+    return offence
 
 
 @transaction.atomic
@@ -357,9 +464,12 @@ def offence_add(
     committed_from: datetime.date | None = None,
     particulars: str = "",
     prosecutor_knowledge_on: datetime.date | None = None,
+    complainant: Any = None,
+    suspect: Person | None = None,
     today: datetime.date | None = None,
 ) -> Offence:
-    """Add an offence to an open case; opens its statutory time limit clock where one applies."""
+    """Add an offence to an open case, naming its complainant and suspect (the only ones of the case when there
+    is exactly one and none is named); opens its statutory time limit clock where one applies."""
     require(actor, "cases.add_offence", case)
     case = lock_case(case)
     if case.is_closed:
@@ -375,8 +485,10 @@ def offence_add(
                 "committed_from": committed_from,
                 "particulars": particulars,
                 "prosecutor_knowledge_on": prosecutor_knowledge_on,
+                "suspect": suspect,
+                "complainant": complainant if complainant is not None else _only(case.victims.all()),
             },
-            default_suspect=case.suspects.first(),
+            default_suspect=_only(case.suspects.all()),
             today=today,
         )
         ledger.stl_clocks_sync(case, today=today)

@@ -40,13 +40,14 @@ from cases.services import (
     lock_case,
 )
 
-from . import language
+from . import language, order_rules
 from .models import (
     IN_FORCE_STATUSES,
     NOTICE_KINDS,
     POLICE_ONLY_KINDS,
     WAS_IN_FORCE_STATUSES,
     Breach,
+    DapoRequirement,
     OperationEncompassNotification,
     PersonalDataAccess,
     ProsecutionPosition,
@@ -55,6 +56,7 @@ from .models import (
     Victim,
     VictimCodeDuty,
     VictimContact,
+    VictimSuspectRelationship,
 )
 
 Status = ProtectiveOrder.Status
@@ -247,6 +249,7 @@ def victim_add(
             confidential_address=confidential_address.strip(),
         )
         _victim_clocks_open(case, victim, reported_on=reported_on, today=today)
+        named = _first_victim_named_complainant(case, victim, today=today)
         if victim.confidential_address:
             _access_log(
                 actor=actor,
@@ -258,9 +261,184 @@ def victim_add(
             case=case,
             kind="victim_added",
             actor=actor,
-            summary="Child victim added" if is_child else "Victim added",
+            summary=("Child victim added" if is_child else "Victim added")
+            + (f"; named as the complainant of {named} offence{'s' if named != 1 else ''}" if named else ""),
         )
     return victim
+
+
+def _first_victim_named_complainant(case: Case, victim: Victim, *, today: datetime.date) -> int:
+    """The first victim of a case (not a child who saw or heard the abuse) is the complainant of every offence that
+    names none yet: a one-victim case needs no extra step. With several victims each offence names its own."""
+    if victim.child_saw_or_heard or case.victims.exclude(pk=victim.pk).exists():
+        return 0
+    named = case.offences.filter(complainant__isnull=True).update(complainant=victim)
+    if named:
+        ledger.stl_clocks_sync(case, today=today)
+    return named
+
+
+def _victim_stl_inputs_changed(case: Case, *, today: datetime.date) -> None:
+    """A fact the statutory time limits rest on changed (a date of birth, a report, a relationship): recompute."""
+    ledger.stl_clocks_sync(case, today=today)
+
+
+def _born_check(victim: Victim, date_of_birth: datetime.date | None, today: datetime.date) -> None:
+    if date_of_birth is None:
+        return
+    _not_future(date_of_birth, "date_of_birth", today)
+    earliest = datetime.date(1900, 1, 1)
+    if date_of_birth < earliest:
+        raise ValidationError({"date_of_birth": f"Enter a date of birth after {earliest:%d %B %Y}."})
+    offence = victim.offences.filter(committed_on__lt=date_of_birth).order_by("committed_on").first()
+    if offence is not None:
+        raise ValidationError(
+            {
+                "date_of_birth": f"{date_of_birth:%d %B %Y} is after the offence against this victim on "
+                f"{offence.committed_on:%d %B %Y}."
+            }
+        )
+
+
+@transaction.atomic
+def victim_date_of_birth_set(
+    *, actor: User, victim: Victim, date_of_birth: datetime.date | None, today: datetime.date | None = None
+) -> Victim:
+    """Record (or correct) the victim's date of birth. Domestic abuse needs both people aged 16 or over (DA Act
+    2021 s.1(2)(a)), so the statutory time limits of the offences against them are recomputed; an unknown date
+    of birth keeps the safe s.127 date."""
+    case = victim.case
+    require(actor, "victims.add_victim", case)
+    lock_case(case)
+    ledger.sync_rules()
+    today = today or ledger.london_today()
+    victim = Victim.objects.select_for_update().get(pk=victim.pk)
+    _born_check(victim, date_of_birth, today)
+    with _audited(actor, "victim_date_of_birth_set"):
+        victim.date_of_birth = date_of_birth
+        victim.save(update_fields=["date_of_birth"])
+        _victim_stl_inputs_changed(case, today=today)
+        event_record(
+            case=case,
+            kind="victim_date_of_birth",
+            actor=actor,
+            summary=f"Date of birth of {victim.given_name} {victim.family_name} "
+            + ("recorded" if date_of_birth else "removed"),
+        )
+    return victim
+
+
+@transaction.atomic
+def victim_qualifying_report_record(
+    *,
+    actor: User,
+    victim: Victim,
+    on: datetime.date,
+    kind: str,
+    received_by: str = "",
+    from_case: bool = False,
+    today: datetime.date | None = None,
+) -> Victim:
+    """Record the victim's own first witness statement or video-recorded interview (CJA 1988 s.39A conditions A
+    and B). Only the complainant's own report can extend the time limit of an offence against them, so the case's
+    limits are recomputed. Only an earlier report can replace a recorded one. ``from_case`` assigns the case's
+    unassigned report (recorded before reports were kept per victim) to this victim and clears it from the case."""
+    case = victim.case
+    require(actor, "cases.change_case", case)
+    case = lock_case(case)
+    ledger.sync_rules()
+    today = today or ledger.london_today()
+    victim = Victim.objects.select_for_update().get(pk=victim.pk)
+    if kind not in (Victim.QualifyingReportKind.WITNESS_STATEMENT, Victim.QualifyingReportKind.VRI):
+        raise ValidationError({"kind": "Choose a witness statement or a video-recorded interview."})
+    if not isinstance(on, datetime.date) or isinstance(on, datetime.datetime):
+        raise ValidationError({"on": "Enter the date of the statement or interview."})
+    _not_future(on, "on", today)
+    if on < case.reported_on:
+        raise ValidationError(
+            {"on": f"{on:%d %B %Y} is before the report to police ({case.reported_on:%d %B %Y})."}
+        )
+    if victim.first_qualifying_report_on and victim.first_qualifying_report_on <= on:
+        raise ValidationError(
+            {
+                "on": f"{victim.given_name} {victim.family_name}'s first qualifying report was already given on "
+                f"{victim.first_qualifying_report_on:%d %B %Y}; only an earlier one can replace it."
+            }
+        )
+    with _audited(actor, "victim_qualifying_report_record"):
+        victim.first_qualifying_report_on, victim.first_qualifying_report_kind = on, kind
+        victim.first_qualifying_report_received_by = (received_by or "").strip()[:150]
+        victim.save(
+            update_fields=[
+                "first_qualifying_report_on",
+                "first_qualifying_report_kind",
+                "first_qualifying_report_received_by",
+            ]
+        )
+        if from_case:
+            case.first_qualifying_report_on, case.first_qualifying_report_kind = None, ""
+            case.save(update_fields=["first_qualifying_report_on", "first_qualifying_report_kind", "updated_at"])
+        _victim_stl_inputs_changed(case, today=today)
+        event_record(
+            case=case,
+            kind="qualifying_report",
+            actor=actor,
+            summary=f"First qualifying report of {victim.given_name} {victim.family_name} recorded: "
+            f"{Victim.QualifyingReportKind(kind).label} of {on:%d %B %Y}"
+            + (" (assigned from the case)" if from_case else ""),
+        )
+    return victim
+
+
+@transaction.atomic
+def case_report_assign(*, actor: User, victim: Victim, today: datetime.date | None = None) -> Victim:
+    """Assign the case's unassigned first qualifying report (recorded on the case before reports were kept per
+    victim) to the victim who made it."""
+    case = victim.case
+    if case.first_qualifying_report_on is None:
+        raise ValidationError({"victim": "This case has no unassigned first qualifying report."})
+    return victim_qualifying_report_record(
+        actor=actor,
+        victim=victim,
+        on=case.first_qualifying_report_on,
+        kind=case.first_qualifying_report_kind,
+        from_case=True,
+        today=today,
+    )
+
+
+@transaction.atomic
+def victim_relationship_set(
+    *,
+    actor: User,
+    victim: Victim,
+    suspect: Person,
+    relationship: str,
+    today: datetime.date | None = None,
+) -> VictimSuspectRelationship:
+    """Record how the victim and a suspect of the case are related (DA Act 2021 s.2), or that they are not
+    personally connected. It decides whether their common assaults can have the s.39A limit, so the case's limits
+    are recomputed."""
+    case = victim.case
+    require(actor, "victims.add_victim", case)
+    case = lock_case(case)
+    ledger.sync_rules()
+    today = today or ledger.london_today()
+    _in_choices(relationship, VictimSuspectRelationship.Relationship, "relationship")
+    if not case.suspects.filter(pk=suspect.pk).exists():
+        raise ValidationError({"suspect": "Choose a suspect of this case."})
+    with _audited(actor, "victim_relationship_set"):
+        row, _ = VictimSuspectRelationship.objects.update_or_create(
+            victim=victim, suspect=suspect, defaults={"relationship": relationship, "recorded_by": actor}
+        )
+        _victim_stl_inputs_changed(case, today=today)
+        event_record(
+            case=case,
+            kind="victim_relationship",
+            actor=actor,
+            summary=f"{victim.given_name} {victim.family_name} and {suspect}: {row.get_relationship_display()}",
+        )
+    return row
 
 
 def _under_18(date_of_birth: datetime.date | None, on: datetime.date) -> bool:
@@ -725,6 +903,32 @@ def _expiry_clock_open(case: Case, order: ProtectiveOrder, *, today: datetime.da
     )
 
 
+def _dvpo_end_checked(
+    order: ProtectiveOrder, made_on: datetime.date, expires_on: datetime.date | None
+) -> None:
+    """A DVPO is in force for no fewer than 14 and no more than 28 days beginning with the day it is made (CSA 2010
+    s.28(10); ``cases.clocks.dvpo_end_bounds``): its end date is required and must lie between the two. Checked
+    wherever a DVPO's end date is set (grant) or changed (variation), always from the day it was made."""
+    if order.kind != Kind.DVPO:
+        return
+    message = order_rules.dvpo_end_message(made_on)
+    if expires_on is None:
+        raise ValidationError({"expires_on": f"Give the DVPO's last day. {message}"})
+    if not order_rules.dvpo_end_allowed(made_on, expires_on):
+        raise ValidationError({"expires_on": message})
+
+
+def _notification_checked(order: ProtectiveOrder, exempt_reason: str, further: str) -> None:
+    """The s.41 notification details belong to a DAPO only."""
+    if order.kind == Kind.DAPO:
+        return
+    for field, value in (("notification_exempt_reason", exempt_reason), ("notification_further", further)):
+        if value.strip():
+            raise ValidationError(
+                {field: "Notification requirements (DA Act 2021 s.41) belong to a DAPO, not to this order."}
+            )
+
+
 def _conditions_checked(order_kind: str, conditions: str, victim_views: str) -> None:
     if order_kind == Kind.PRE_CHARGE_BAIL:
         _required(conditions, "conditions", "Give the bail conditions.")
@@ -845,6 +1049,7 @@ def order_notice_serve(
         order.status, order.served_at, order.granted_on = Status.GRANTED, served_at, day
         order.conditions = conditions.strip()
         order.save(update_fields=["status", "served_at", "granted_on", "conditions"])
+        # The label names the notice's own order (a DVPN leads to a DVPO hearing, never a DAPO one).
         follows = "DAPO" if order.kind == Kind.DAPN else "DVPO"
         ledger.clock_open(
             case=case,
@@ -852,7 +1057,7 @@ def order_notice_serve(
             side=Clock.Side.POLICE,
             started_on=day,
             today=today,
-            label=f"{follows} hearing within 48 hours of the notice",
+            label=f"{follows} hearing within 48 hours of the {order.kind.upper()}",
             order=order,
         )
         _order_event(case, order, actor, "served")
@@ -897,10 +1102,18 @@ def order_grant(
     expires_on: datetime.date | None = None,
     conditions: str = "",
     victim_views: str = "",
+    notification_exempt_reason: str = "",
+    notification_further: str = "",
     today: datetime.date | None = None,
 ) -> ProtectiveOrder:
     """The court grants the order, with its conditions and end date (an end date opens the expiry clock). An
-    order that follows a notice ends the notice."""
+    order that follows a notice ends the notice.
+
+    A DVPO's end date must lie within CSA 2010 s.28(10) (14 to 28 days beginning with the day it is made). A DAPO's
+    respondent must notify the police of their name(s) and home address within three days beginning with the day
+    it is made (DA Act 2021 s.41(2)): the due day is stored on the order, unless ``notification_exempt_reason``
+    says why s.41(8) applies; ``notification_further`` records further requirements the court imposed (s.41(7)).
+    The DAPO's own prohibitions and requirements are recorded with ``dapo_requirement_add``."""
     case, order = _order_step(actor, order, "grant")
     ledger.sync_rules()
     today = today or ledger.london_today()
@@ -909,11 +1122,31 @@ def order_grant(
         raise ValidationError({"on": "The order is granted before it was applied for."})
     if expires_on is not None and expires_on < on:
         raise ValidationError({"expires_on": "The order ends before it was granted."})
+    _dvpo_end_checked(order, on, expires_on)
+    _notification_checked(order, notification_exempt_reason, notification_further)
     _conditions_checked(order.kind, conditions, victim_views)
     with _audited(actor, "order_grant"):
         order.status, order.granted_on, order.expires_on = Status.GRANTED, on, expires_on
         order.conditions, order.victim_views = conditions.strip(), victim_views.strip()
-        order.save(update_fields=["status", "granted_on", "expires_on", "conditions", "victim_views"])
+        if order.kind == Kind.DAPO:
+            exempt = notification_exempt_reason.strip()
+            order.notification_applies = not exempt
+            order.notification_exempt_reason = exempt
+            order.notification_further = notification_further.strip()
+            order.notification_due_on = None if exempt else order_rules.dapo_notification_due(on)
+        order.save(
+            update_fields=[
+                "status",
+                "granted_on",
+                "expires_on",
+                "conditions",
+                "victim_views",
+                "notification_applies",
+                "notification_exempt_reason",
+                "notification_further",
+                "notification_due_on",
+            ]
+        )
         _expiry_clock_open(case, order, today=today)
         _notice_end(case, order, on=on, actor=actor)
         _order_event(case, order, actor, "granted")
@@ -980,6 +1213,7 @@ def order_vary(
         raise ValidationError({"on": "The variation is before the order was granted."})
     if expires_on is not None and order.granted_on and expires_on < order.granted_on:
         raise ValidationError({"expires_on": "The order ends before it was granted."})
+    _dvpo_end_checked(order, order.granted_on or on, expires_on)
     _conditions_checked(order.kind, conditions, victim_views)
     changed_conditions = conditions.strip() != order.conditions
     with _audited(actor, "order_vary"):
@@ -994,6 +1228,157 @@ def order_vary(
         _order_event(case, order, actor, "varied", reason)
         texts = {"reason": reason} | ({"conditions": order.conditions} if changed_conditions else {})
         language.findings_record(case=case, source=order, fields=texts, author=actor)
+    return order
+
+
+def _dapo_in_force(order: ProtectiveOrder, what: str) -> None:
+    if order.kind != Kind.DAPO:
+        raise TransitionError(f"Only a DAPO has {what}; this is a {order.get_kind_display().lower()}.")
+    if order.status not in IN_FORCE_STATUSES:
+        raise TransitionError(
+            f"The DAPO is {order.get_status_display().lower()}: {what} are recorded while it is in force."
+        )
+
+
+@transaction.atomic
+def dapo_requirement_add(
+    *,
+    actor: User,
+    order: ProtectiveOrder,
+    kind: str,
+    text: str,
+    imposed_on: datetime.date,
+    ends_on: datetime.date | None = None,
+    supervisor: str = "",
+    today: datetime.date | None = None,
+) -> DapoRequirement:
+    """One of the DAPO's own requirements (DA Act 2021 s.35: any prohibition, restriction or requirement the court
+    considers necessary), imposed when it was granted or varied: a prohibition (e.g. not to contact the protected
+    person, not to come within a distance of premises: s.35(4)), a requirement to do something, which must name
+    who supervises compliance (s.36(2)), or electronic monitoring (s.37). ``ends_on`` is its last day when it ends
+    before the order; it cannot outlast the order."""
+    require(actor, "victims.manage_order", order.case)
+    case = lock_case(order.case)
+    order = _lock_order(order)
+    today = today or ledger.london_today()
+    _dapo_in_force(order, "requirements")
+    _in_choices(kind, DapoRequirement.Kind, "kind")
+    text = _required(text, "text", "Give the requirement as the order words it.")
+    supervisor = supervisor.strip()
+    if kind == DapoRequirement.Kind.REQUIREMENT and not supervisor:
+        raise ValidationError(
+            {"supervisor": "Name who supervises compliance with a requirement to do something (s.36(2))."}
+        )
+    _dated(imposed_on, "imposed_on", case, today)
+    if order.granted_on and imposed_on < order.granted_on:
+        raise ValidationError(
+            {
+                "imposed_on": f"The DAPO was granted on {order_rules.long_date(order.granted_on)}; a requirement "
+                "is imposed with it or by a later variation."
+            }
+        )
+    if ends_on is not None:
+        if ends_on < imposed_on:
+            raise ValidationError({"ends_on": "The requirement ends before it was imposed."})
+        if order.expires_on is not None and ends_on > order.expires_on:
+            raise ValidationError(
+                {
+                    "ends_on": f"A requirement cannot outlast the order, which ends on "
+                    f"{order_rules.long_date(order.expires_on)}."
+                }
+            )
+    with _audited(actor, "dapo_requirement_add"):
+        row = DapoRequirement.objects.create(
+            order=order,
+            kind=kind,
+            text=text,
+            supervisor=supervisor,
+            imposed_on=imposed_on,
+            ends_on=ends_on,
+            recorded_by=actor,
+        )
+        event_record(
+            case=case,
+            kind="order_requirement_added",
+            actor=actor,
+            summary=f"DAPO requirement recorded: {row.get_kind_display().split(' (')[0].lower()}",
+            data={"order": order.pk, "requirement": row.pk},
+        )
+        language.findings_record(case=case, source=row, fields={"text": row.text}, author=actor)
+    return row
+
+
+@transaction.atomic
+def dapo_requirement_remove(
+    *,
+    actor: User,
+    order: ProtectiveOrder,
+    requirement: DapoRequirement,
+    on: datetime.date,
+    reason: str,
+    today: datetime.date | None = None,
+) -> DapoRequirement:
+    """A variation of the DAPO removed one of its requirements on ``on`` (the row stays, dated)."""
+    require(actor, "victims.manage_order", order.case)
+    case = lock_case(order.case)
+    order = _lock_order(order)
+    _dapo_in_force(order, "requirements")
+    requirement = DapoRequirement.objects.select_for_update().get(pk=requirement.pk)
+    if requirement.order_id != order.pk:
+        raise ValidationError({"requirement": "Choose a requirement of this order."})
+    if requirement.removed_on is not None:
+        raise TransitionError("That requirement was already removed.")
+    _dated(on, "on", case, today or ledger.london_today())
+    if on < requirement.imposed_on:
+        raise ValidationError({"on": "That is before the requirement was imposed."})
+    reason = _required(reason, "reason", "Say why the requirement was removed (the variation).")
+    with _audited(actor, "dapo_requirement_remove"):
+        requirement.removed_on, requirement.reason = on, reason
+        requirement.save(update_fields=["removed_on", "reason"])
+        event_record(
+            case=case,
+            kind="order_requirement_removed",
+            actor=actor,
+            summary="DAPO requirement removed by a variation",
+            reason=reason,
+            data={"order": order.pk, "requirement": requirement.pk},
+        )
+        language.findings_record(case=case, source=requirement, fields={"reason": reason}, author=actor)
+    return requirement
+
+
+@transaction.atomic
+def dapo_notification_record(
+    *, actor: User, order: ProtectiveOrder, notified_on: datetime.date, today: datetime.date | None = None
+) -> ProtectiveOrder:
+    """The DAPO's respondent notified the police of their name(s) and home address (DA Act 2021 s.41(2)-(3)).
+    Police only: the notification is made to the police. The page shows whether it was within the period."""
+    require(actor, "victims.manage_order", order.case)
+    if not (actor.organisation and actor.organisation.is_force):
+        raise PermissionDenied("Only police record a notification under s.41.")
+    case = lock_case(order.case)
+    order = _lock_order(order)
+    if order.kind != Kind.DAPO or not order.notification_applies or order.granted_on is None:
+        raise TransitionError(
+            "Only a DAPO granted with the s.41 notification requirements has this notification."
+        )
+    if order.notified_on is not None:
+        raise TransitionError("The notification is already recorded.")
+    _dated(notified_on, "notified_on", case, today or ledger.london_today())
+    if notified_on < order.granted_on:
+        raise ValidationError({"notified_on": "That is before the DAPO was made."})
+    late = order.notification_due_on is not None and notified_on > order.notification_due_on
+    with _audited(actor, "dapo_notification_record"):
+        order.notified_on = notified_on
+        order.save(update_fields=["notified_on"])
+        _order_event(
+            case,
+            order,
+            actor,
+            "notification received",
+            f"Name and address notified on {order_rules.long_date(notified_on)}"
+            + (f", after the last day ({order_rules.long_date(order.notification_due_on)})" if late else ""),
+        )
     return order
 
 
