@@ -789,7 +789,11 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
             c for c in clocks_about(offence_id=offence.pk) if c.kind in Clock.STL_KINDS
         ]
     referrals = list(
-        case.referrals.select_related("decision__decided_by", "submitted_by").order_by("sequence")
+        case.referrals.select_related("decision__decided_by", "submitted_by")
+        .prefetch_related(
+            "decision__offence_outcomes__offence__offence_type", "decision__offence_outcomes__suspect"
+        )
+        .order_by("sequence")
     )
     for referral in referrals:
         referral.charging_clocks = clocks_about(referral_id=referral.pk)  # type: ignore[attr-defined]
@@ -830,7 +834,12 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
         "referrals": referrals,
         "plans": plans,
         "open_actions": [a for plan in plans for a in plan.actions.all() if a.status in Action.OPEN_STATUSES],
-        "charges": list(case.charges.order_by("charged_on", "pk")),
+        "charges": list(
+            case.charges.select_related("suspect")
+            .prefetch_related("offences__offence_type")
+            .order_by("charged_on", "pk")
+        ),
+        "early_advice": list(case.early_advice.select_related("requested_by", "given_by")),
         "conversations": list(case.conversations.prefetch_related("participants").order_by("held_on", "pk")),
         "orders": list(case.orders.prefetch_related("breaches")),
         "victims": victims,

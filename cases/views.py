@@ -255,6 +255,7 @@ def _steps_for(
     facts = {
         "awaiting": next((r for r in page["referrals"] if r.status == "awaiting"), None),
         "actions": sum(len(plan.actions.all()) for plan in page["plans"]),
+        "early_advice_waiting": next((e for e in page["early_advice"] if e.given_on is None), None),
     }
     allowed_perms: dict[str, bool] = {}
     ready, refused = [], []

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases.audit import audited
-from cases.models import GATE_COPY_FIELDS, Case, CaseGateCopy, Offence, _choices_check
+from cases.models import GATE_COPY_FIELDS, Case, CaseGateCopy, Offence, Person, _choices_check
 from cases.selectors import GateCopyQuerySet
 
 
@@ -33,7 +33,13 @@ class TriageReason(models.TextChoices):
 
 
 class ChargingReferralKind(models.TextChoices):
-    EARLY_ADVICE = "early_advice", "Early advice"
+    """What a submission asks for. New submissions are always for a charging decision: early advice has its own
+    record (``EarlyAdvice``); ``early_advice`` stays for the submissions recorded before it had one."""
+
+    EARLY_ADVICE = (
+        "early_advice",
+        "Early advice (recorded as a submission before early advice had its own record)",
+    )
     CHARGING_DECISION = "charging_decision", "Charging decision"
 
 
@@ -265,6 +271,114 @@ class ChargingDecision(models.Model):
         return f"{self.case}: {self.get_outcome_display()} on {self.decided_on}"
 
 
+class OffenceOutcomeChoice(models.TextChoices):
+    """What a decision says for one offence (and so for the suspect the offence is alleged against)."""
+
+    CHARGE = "charge", "Charge"
+    NO_FURTHER_ACTION = "nfa", "No further action"
+    OUT_OF_COURT = "out_of_court", "Out-of-court resolution"
+    FURTHER_EVIDENCE = "further_evidence", "Further evidence needed (action plan)"
+
+
+class CodeTestStage(models.TextChoices):
+    """The stage of the Full Code Test that was not met, for a decision of no further action (Code for Crown
+    Prosecutors, section 4: the evidential stage, then the public interest stage)."""
+
+    EVIDENTIAL = "evidential", "Evidential stage not met"
+    PUBLIC_INTEREST = "public_interest", "Public interest stage not met"
+    NOT_RECORDED = "", "Not recorded"
+
+
+@audited()
+class DecisionOutcome(models.Model):
+    """The outcome of a charging decision for one offence, and so for the suspect it is alleged against: a
+    decision on a case with two suspects can charge one and take no further action on the other. Every offence
+    of the case at the time of the decision has one row. ``suspect`` is the offence's suspect when the decision
+    was made (kept, so that the decision still says whom it was about if the offence is later corrected).
+    ``ChargingDecision.outcome`` is the overall result: charge when any offence is charged."""
+
+    Outcome = OffenceOutcomeChoice
+    CodeTest = CodeTestStage
+
+    decision = models.ForeignKey(ChargingDecision, on_delete=models.PROTECT, related_name="offence_outcomes")
+    offence = models.ForeignKey(Offence, on_delete=models.PROTECT, related_name="decision_outcomes")
+    suspect = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    code_test_failed = models.CharField(
+        max_length=16,
+        choices=CodeTest.choices,
+        blank=True,
+        default="",
+        help_text="For no further action: the stage of the Full Code Test not met.",
+    )
+    reasons = models.TextField(blank=True, help_text="Reasons for this offence, beyond the decision's own.")
+
+    class Meta:
+        ordering = ["decision", "offence"]
+        constraints = [
+            _choices_check("outcome", OffenceOutcomeChoice, "%(app_label)s_%(class)s_outcome_valid"),
+            _choices_check("code_test_failed", CodeTestStage, "%(app_label)s_%(class)s_code_test_valid"),
+            models.UniqueConstraint(
+                fields=["decision", "offence"], name="%(app_label)s_%(class)s_once_per_offence"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="nfa") | Q(code_test_failed=""),
+                name="%(app_label)s_%(class)s_code_test_only_for_nfa",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offence}: {self.get_outcome_display()}"
+
+
+@audited()
+class EarlyAdvice(models.Model):
+    """A request from police for early advice from a prosecutor during the investigation, and the advice given
+    (Director's Guidance on Charging, 6th ed., Annex 6: case types where early advice is recommended). It is not
+    a charging referral: it does not stop the 21-day investigation clock and opens no charging-decision clock
+    (no response time for early advice is confirmed: domain-rules.md section 3, UNCONFIRMED), so the request and
+    the advice are recorded with their dates and counted apart in the performance figures. The first request
+    sets the case's CPS Area (as a first referral does), so that the Area's prosecutors can see the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="early_advice")
+    requested_on = models.DateField(help_text="The day CPS received the request.")
+    requested_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    question = models.TextField(help_text="What police ask CPS to advise on.")
+    given_on = models.DateField(null=True, blank=True, help_text="The day the prosecutor gave the advice.")
+    given_by = models.ForeignKey(
+        "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    advice = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(question=""), name="%(app_label)s_%(class)s_question_given"),
+            models.CheckConstraint(
+                condition=Q(given_on__isnull=True, given_by__isnull=True, advice="")
+                | (Q(given_on__gte=F("requested_on"), given_by__isnull=False) & ~Q(advice="")),
+                name="%(app_label)s_%(class)s_advice_complete",
+            ),
+            # One request waiting for advice at a time.
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(given_on__isnull=True), name="%(app_label)s_%(class)s_one_open"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requested_on"], name="charging_early_requested_idx"),
+            models.Index(
+                fields=["given_on"], condition=Q(given_on__isnull=False), name="charging_early_given_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} early advice requested {self.requested_on}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.given_on is None
+
+
 class ActionPlanStatus(models.TextChoices):
     OPEN = "open", "With police"
     RESUBMITTED = "resubmitted", "Resubmitted to CPS"
@@ -374,19 +488,52 @@ class Action(models.Model):
         return self.description[:60]
 
 
+class ChargeBail(models.TextChoices):
+    """What happened to the suspect once charged."""
+
+    BAIL = "bail", "Released on bail"
+    REMAND = "remand", "Remanded in custody"
+    RELEASED = "released", "Released without bail (or postal requisition)"
+    NOT_RECORDED = "", "Not recorded"
+
+
 @audited()
 class Charge(models.Model):
-    """The suspect charged (or a written charge issued) after a decision to charge. Charging stops the 7-day
-    charge clock; laying the information stops the statutory time limits of the offences charged."""
+    """One suspect charged (or a written charge issued) after a decision to charge, with the offences charged,
+    bail or remand, and the first hearing. Laying the information stops the statutory time limits of the
+    offences charged; the 7-day charge clock stops once every offence the decision said to charge is charged
+    (a case with two suspects to charge has one charge record per suspect)."""
+
+    Bail = ChargeBail
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="charges")
     decision = models.ForeignKey(ChargingDecision, on_delete=models.PROTECT, related_name="charges")
+    suspect = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The suspect charged (the offences' suspect).",
+    )
     charged_on = models.DateField()
     information_laid_on = models.DateField(
         null=True, blank=True, help_text="Information laid or written charge issued (stops the STL)."
     )
     offences = models.ManyToManyField(Offence, related_name="charges")
     charged_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    bail = models.CharField(
+        max_length=10,
+        choices=Bail.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Bail or remand.",
+    )
+    first_hearing_on = models.DateField(null=True, blank=True, help_text="The first hearing at court.")
+    court = models.CharField(
+        max_length=200, blank=True, default="", db_default="", help_text="The court of the first hearing."
+    )
 
     class Meta:
         ordering = ["charged_on", "pk"]
@@ -394,6 +541,11 @@ class Charge(models.Model):
             models.CheckConstraint(
                 condition=Q(information_laid_on__isnull=True) | Q(information_laid_on__gte=F("charged_on")),
                 name="%(app_label)s_%(class)s_laid_after_charge",
+            ),
+            _choices_check("bail", ChargeBail, "%(app_label)s_%(class)s_bail_valid"),
+            models.CheckConstraint(
+                condition=Q(first_hearing_on__isnull=True) | Q(first_hearing_on__gte=F("charged_on")),
+                name="%(app_label)s_%(class)s_hearing_after_charge",
             ),
         ]
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from cases.models import Case, Clock, Offence
-from charging.models import ActionPlan, Charge, ChargingReferral
+from charging.models import ActionPlan, Charge, ChargingReferral, DecisionOutcome
 
 
 def with_representation(qs: QuerySet[Case]) -> QuerySet[Case]:
@@ -25,12 +25,22 @@ def with_representation(qs: QuerySet[Case]) -> QuerySet[Case]:
             "referrals", queryset=ChargingReferral.objects.select_related("decision").order_by("sequence")
         ),
         Prefetch(
+            "referrals__decision__offence_outcomes",
+            queryset=DecisionOutcome.objects.select_related("suspect").order_by(
+                "offence__committed_on", "offence"
+            ),
+        ),
+        Prefetch(
             "action_plans",
             queryset=ActionPlan.objects.order_by("issued_on", "pk").prefetch_related("actions"),
         ),
         Prefetch(
-            "charges", queryset=Charge.objects.order_by("charged_on", "pk").prefetch_related("offences")
+            "charges",
+            queryset=Charge.objects.select_related("suspect")
+            .order_by("charged_on", "pk")
+            .prefetch_related("offences"),
         ),
+        "early_advice",
     )
 
 

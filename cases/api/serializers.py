@@ -15,7 +15,13 @@ from rest_framework import serializers
 
 from cases import clocks, ledger
 from cases.models import Case, Clock, OffenceType
-from charging.api.serializers import TEXT, ActionPlanSerializer, ChargeSerializer, ReferralSerializer
+from charging.api.serializers import (
+    TEXT,
+    ActionPlanSerializer,
+    ChargeSerializer,
+    EarlyAdviceSerializer,
+    ReferralSerializer,
+)
 
 from .errors import ErrorItemSerializer
 from .fields import ApiDateField
@@ -99,6 +105,9 @@ class CaseSerializer(serializers.Serializer):
     referrals = ReferralSerializer(many=True)
     action_plans = ActionPlanSerializer(many=True)
     charges = ChargeSerializer(many=True)
+    early_advice = EarlyAdviceSerializer(
+        many=True, help_text="Early advice asked of CPS and given (not charging referrals)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     changed_at = serializers.DateTimeField(

@@ -15,6 +15,7 @@ from charging.models import (
     Charge,
     ChargingDecision,
     ChargingReferral,
+    DecisionOutcome,
     TriageReason,
 )
 
@@ -24,12 +25,35 @@ TEXT = 10_000  # longest free text accepted
 # -- in the case representation ------------------------------------------------------------------------------
 
 
+class OffenceOutcomeSerializer(serializers.Serializer):
+    offence = serializers.IntegerField(source="offence_id", help_text="The offence's id.")
+    suspect = serializers.SerializerMethodField()
+    outcome = serializers.ChoiceField(choices=DecisionOutcome.Outcome.choices)
+    code_test_failed = serializers.ChoiceField(
+        choices=DecisionOutcome.CodeTest.choices,
+        help_text="For no further action: the Full Code Test stage not met.",
+    )
+    reasons = serializers.CharField()
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="The suspect the offence is alleged against (name).")
+    )
+    def get_suspect(self, row: DecisionOutcome) -> str | None:
+        return str(row.suspect) if row.suspect_id else None
+
+
 class DecisionSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=ChargingDecision.Outcome.choices)
+    outcome = serializers.ChoiceField(
+        choices=ChargingDecision.Outcome.choices,
+        help_text="The overall result: charge when any offence is charged (see offences for each).",
+    )
     test = serializers.ChoiceField(choices=ChargingDecision.Test.choices)
     decided_on = serializers.DateField()
     reasons = serializers.CharField()
     evidence_led_viable = serializers.BooleanField(allow_null=True)
+    offences = OffenceOutcomeSerializer(
+        source="offence_outcomes", many=True, help_text="The outcome for each offence, and so each suspect."
+    )
 
 
 class ReferralSerializer(serializers.Serializer):
@@ -70,6 +94,16 @@ class ChargeSerializer(serializers.Serializer):
     charged_on = serializers.DateField()
     information_laid_on = serializers.DateField(allow_null=True)
     offences = serializers.SerializerMethodField()
+    suspect = serializers.SerializerMethodField()
+    bail = serializers.ChoiceField(
+        choices=Charge.Bail.choices, help_text="Bail or remand; empty: not recorded."
+    )
+    first_hearing_on = serializers.DateField(allow_null=True)
+    court = serializers.CharField(help_text="The court of the first hearing.")
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The suspect charged (name)."))
+    def get_suspect(self, charge: Charge) -> str | None:
+        return str(charge.suspect) if charge.suspect_id else None
 
     @extend_schema_field(
         serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the offences charged.")
@@ -115,10 +149,39 @@ class ConversationInputSerializer(serializers.Serializer):
     protective_orders_notes = serializers.CharField(required=False, allow_blank=True, max_length=TEXT)
 
 
+class OffenceOutcomeInputSerializer(serializers.Serializer):
+    offence = IdField(help_text="The offence's id.")
+    outcome = serializers.ChoiceField(
+        choices=[
+            c for c in DecisionOutcome.Outcome.choices if c[0] != DecisionOutcome.Outcome.FURTHER_EVIDENCE
+        ]
+    )
+    code_test_failed = serializers.ChoiceField(
+        choices=DecisionOutcome.CodeTest.choices,
+        required=False,
+        help_text="Required for no further action: the Full Code Test stage not met.",
+    )
+    reasons = serializers.CharField(required=False, allow_blank=True, max_length=TEXT)
+
+
 class DecisionInputSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
         choices=[c for c in ChargingDecision.Outcome.choices if c[0] != ChargingDecision.Outcome.ACTION_PLAN],
-        help_text="To ask police for more, issue an action plan instead.",
+        required=False,
+        help_text="For every offence; or give `outcomes`, one per offence (then this, if given, must be the "
+        "overall result: charge when any offence is charged). To ask police for more, issue an action plan.",
+    )
+    outcomes = OffenceOutcomeInputSerializer(
+        many=True,
+        required=False,
+        max_length=50,
+        help_text="One outcome per offence of the case, so a case with two suspects can be charged for one and "
+        "not the other.",
+    )
+    code_test_failed = serializers.ChoiceField(
+        choices=DecisionOutcome.CodeTest.choices,
+        required=False,
+        help_text="With `outcome` no further action: the Full Code Test stage not met.",
     )
     test = serializers.ChoiceField(
         choices=ChargingDecision.Test.choices, required=False, help_text="Required for a decision to charge."
@@ -142,6 +205,44 @@ class ActionPlanInputSerializer(serializers.Serializer):
     actions = ActionInputSerializer(many=True, allow_empty=False, max_length=100)
 
 
+class ActionMoveInputSerializer(serializers.Serializer):
+    action = IdField(help_text="The action's id.")
+    due_on = ApiDateField(help_text="Its new required-by date (no later than the plan's response date).")
+
+
+class ActionPlanAmendInputSerializer(serializers.Serializer):
+    on = ApiDateField(help_text="The day of the change.")
+    reason = serializers.CharField(max_length=TEXT)
+    respond_by = ApiDateField(required=False, help_text="A new response date (CPS only).")
+    add = ActionInputSerializer(
+        many=True, required=False, max_length=100, help_text="Actions to add (CPS only)."
+    )
+    moves = ActionMoveInputSerializer(
+        many=True, required=False, max_length=100, help_text="Actions' new dates."
+    )
+
+
+class EarlyAdviceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    requested_on = serializers.DateField()
+    question = serializers.CharField()
+    given_on = serializers.DateField(allow_null=True)
+    advice = serializers.CharField()
+
+
+class EarlyAdviceInputSerializer(serializers.Serializer):
+    requested_on = ApiDateField(help_text="The day CPS receives the request.")
+    question = serializers.CharField(max_length=TEXT)
+    cps_area = serializers.CharField(
+        required=False, max_length=10, help_text="Code of the CPS Area, only to name the other London Area."
+    )
+
+
+class EarlyAdviceGiveInputSerializer(serializers.Serializer):
+    given_on = ApiDateField()
+    advice = serializers.CharField(max_length=TEXT)
+
+
 class ActionUpdateInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Action.Status.choices)
     on = ApiDateField()
@@ -155,5 +256,9 @@ class ChargeInputSerializer(serializers.Serializer):
         child=IdField(),
         required=False,
         max_length=100,
-        help_text="Ids of the offences charged; all of the case's offences when omitted.",
+        help_text="Ids of the offences charged (one suspect's); when omitted, every offence the decision said "
+        "to charge, if they are one suspect's.",
     )
+    bail = serializers.ChoiceField(choices=[c for c in Charge.Bail.choices if c[0]], required=False)
+    first_hearing_on = ApiDateField(required=False, allow_null=True)
+    court = serializers.CharField(required=False, allow_blank=True, max_length=200)

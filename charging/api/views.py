@@ -1,5 +1,6 @@
-"""Charging steps over the API, each calling the same service as the web form: refer to CPS, triage, record a
-case conversation, a decision, an action plan, an action's progress, and the charge."""
+"""Charging steps over the API, each calling the same service as the web form: ask for and give early advice,
+refer to CPS, triage, record a case conversation, a decision (per offence), an action plan and its amendments,
+an action's progress, and each suspect's charge."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from cases.api.errors import Conflict
 from cases.api.fields import valid_id
 from cases.models import Case, Organisation
 from charging import services
-from charging.models import Action, ChargingReferral
+from charging.models import Action, ActionPlan, ChargingReferral, EarlyAdvice
 
 from .serializers import (
+    ActionPlanAmendInputSerializer,
     ActionPlanInputSerializer,
     ActionUpdateInputSerializer,
     ChargeInputSerializer,
     ConversationInputSerializer,
     DecisionInputSerializer,
+    EarlyAdviceGiveInputSerializer,
+    EarlyAdviceInputSerializer,
     ReferInputSerializer,
     TriageInputSerializer,
 )
@@ -51,13 +55,65 @@ class ReferView(CaseStepView):
     input_serializer = ReferInputSerializer
 
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> ChargingReferral:
-        if "cps_area" in data:
-            code = data.pop("cps_area").strip().upper()
-            area = Organisation.objects.filter(code=code, kind=Organisation.Kind.CPS_AREA).first()
-            if area is None:
-                raise exceptions.ValidationError({"cps_area": [f"No CPS Area has the code {code!r}."]})
-            data["cps_area"] = area
+        _area_from_code(data)
         return services.case_refer_to_cps(actor=request.user, case=case, **data)
+
+
+def _area_from_code(data: dict[str, Any]) -> None:
+    if "cps_area" in data:
+        code = data.pop("cps_area").strip().upper()
+        area = Organisation.objects.filter(code=code, kind=Organisation.Kind.CPS_AREA).first()
+        if area is None:
+            raise exceptions.ValidationError({"cps_area": [f"No CPS Area has the code {code!r}."]})
+        data["cps_area"] = area
+
+
+def _offences_of(case: Case, ids: list[int], field: str) -> dict[int, Any]:
+    """The case's offences with these ids (a 400 naming ``field`` for any other)."""
+    found = {o.pk: o for o in case.offences.filter(pk__in=set(ids))}
+    if len(found) != len(set(ids)):
+        raise exceptions.ValidationError({field: ["Give ids of this case's offences."]})
+    return found
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="charging_early_advice",
+        summary="Ask CPS for early advice",
+        description="Calls `early_advice_request`: records the request. Early advice is not a charging referral: "
+        "the investigation clock keeps running and no charging-decision clock opens. The first request sets the "
+        "case's CPS Area, whose prosecutors can then see the case.",
+        request=EarlyAdviceInputSerializer,
+        tag=TAG,
+    )
+)
+class EarlyAdviceView(CaseStepView):
+    input_serializer = EarlyAdviceInputSerializer
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> EarlyAdvice:
+        _area_from_code(data)
+        return services.early_advice_request(actor=request.user, case=case, **data)
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="charging_early_advice_give",
+        summary="Give the early advice asked for (prosecutors)",
+        description="Calls `early_advice_give` on the request awaiting advice. Moves no clock.",
+        request=EarlyAdviceGiveInputSerializer,
+        tag=TAG,
+        status=200,
+    )
+)
+class EarlyAdviceGiveView(CaseStepView):
+    input_serializer = EarlyAdviceGiveInputSerializer
+    success_status = 200
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> EarlyAdvice:
+        waiting = case.early_advice.filter(given_on__isnull=True).first()
+        if waiting is None:
+            raise Conflict("No early advice is awaited on this case.")
+        return services.early_advice_give(actor=request.user, request=waiting, **data)
 
 
 @extend_schema_view(
@@ -98,8 +154,9 @@ class ConversationView(CaseStepView):
     post=step_schema(
         operation_id="charging_decision",
         summary="Record the charging decision (prosecutors)",
-        description="Calls `decision_record` on the submission awaiting a decision: charge (naming the test), "
-        "no further action or an out-of-court resolution.",
+        description="Calls `decision_record` on the submission awaiting a decision: for each offence (and so "
+        "each suspect), charge (naming the test), no further action (naming the Full Code Test stage not met) or "
+        "an out-of-court resolution; `outcome` alone applies to every offence.",
         request=DecisionInputSerializer,
         tag=TAG,
     )
@@ -108,6 +165,10 @@ class DecisionView(CaseStepView):
     input_serializer = DecisionInputSerializer
 
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
+        if "outcomes" in data:
+            rows = [dict(r) for r in data["outcomes"]]
+            offences = _offences_of(case, [r["offence"] for r in rows], "outcomes")
+            data["outcomes"] = [{**r, "offence": offences[r["offence"]]} for r in rows]
         return services.decision_record(actor=request.user, referral=_awaiting_referral(case), **data)
 
 
@@ -127,6 +188,45 @@ class ActionPlanView(CaseStepView):
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
         data["actions"] = [dict(a) for a in data["actions"]]
         return services.action_plan_issue(actor=request.user, referral=_awaiting_referral(case), **data)
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="charging_action_plan_amend",
+        summary="Amend the action plan with police",
+        description="Calls `action_plan_amend`: move the response date and add actions (CPS), move actions' "
+        "dates (either side), with a reason. No action may be due after the response date. Each change is on "
+        "the timeline and the other side is emailed.",
+        request=ActionPlanAmendInputSerializer,
+        tag=TAG,
+        status=200,
+        parameters=[
+            OpenApiParameter("plan_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The plan's id.")
+        ],
+    )
+)
+class ActionPlanAmendView(CaseStepView):
+    input_serializer = ActionPlanAmendInputSerializer
+    success_status = 200
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> ActionPlan:
+        plan_id = kwargs["plan_id"]
+        plan = (
+            ActionPlan.objects.filter(case=case, pk=plan_id).select_related("case").first()
+            if valid_id(plan_id)
+            else None
+        )
+        if plan is None:
+            raise exceptions.NotFound("This case has no action plan with that id.")
+        if "add" in data:
+            data["add"] = [dict(a) for a in data["add"]]
+        if "moves" in data:
+            moves = [dict(m) for m in data["moves"]]
+            actions = {a.pk: a for a in plan.actions.filter(pk__in={m["action"] for m in moves})}
+            if len(actions) != len({m["action"] for m in moves}):
+                raise exceptions.ValidationError({"moves": ["Give ids of this plan's actions."]})
+            data["moves"] = [{**m, "action": actions[m["action"]]} for m in moves]
+        return services.action_plan_amend(actor=request.user, plan=plan, **data)
 
 
 @extend_schema_view(
@@ -164,8 +264,9 @@ class ActionUpdateView(CaseStepView):
     post=step_schema(
         operation_id="charging_charge",
         summary="Record the charge",
-        description="Calls `charge_record` after a decision to charge: stops the 7-day charge clock and the "
-        "time limits of the offences charged.",
+        description="Calls `charge_record` after a decision to charge: one suspect's charge, with bail or remand "
+        "and the first hearing; stops the time limits of the offences charged, and the 7-day charge clock once "
+        "every offence the decision said to charge is charged.",
         request=ChargeInputSerializer,
         tag=TAG,
     )
@@ -175,9 +276,5 @@ class ChargeView(CaseStepView):
 
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
         if "offences" in data:
-            ids = set(data["offences"])
-            offences = list(case.offences.filter(pk__in=ids))
-            if len(offences) != len(ids):
-                raise exceptions.ValidationError({"offences": ["Give ids of this case's offences."]})
-            data["offences"] = offences
+            data["offences"] = list(_offences_of(case, data["offences"], "offences").values())
         return services.charge_record(actor=request.user, case=case, **data)
