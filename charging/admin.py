@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from cases.admin import CaseScopedAdmin
 
-from .models import Action, ActionPlan, CaseConversation, Charge, ChargingDecision, ChargingReferral
+from .models import (
+    Action,
+    ActionPlan,
+    CaseConversation,
+    Charge,
+    ChargingDecision,
+    ChargingReferral,
+    DecisionOutcome,
+    EarlyAdvice,
+)
 
 
 @admin.register(ChargingReferral)
@@ -25,6 +34,19 @@ class ChargingDecisionAdmin(CaseScopedAdmin):
     list_select_related = ("case",)
 
 
+@admin.register(DecisionOutcome)
+class DecisionOutcomeAdmin(CaseScopedAdmin):
+    case_path = "decision__case__"
+    list_display = ("decision", "offence", "suspect", "outcome", "code_test_failed")
+    list_filter = ("outcome", "code_test_failed")
+
+
+@admin.register(EarlyAdvice)
+class EarlyAdviceAdmin(CaseScopedAdmin):
+    list_display = ("case", "requested_on", "given_on")
+    list_select_related = ("case",)
+
+
 @admin.register(ActionPlan)
 class ActionPlanAdmin(CaseScopedAdmin):
     list_display = ("case", "issued_on", "respond_by", "status")
@@ -40,5 +62,5 @@ class ActionAdmin(CaseScopedAdmin):
 
 @admin.register(Charge)
 class ChargeAdmin(CaseScopedAdmin):
-    list_display = ("case", "charged_on", "information_laid_on")
+    list_display = ("case", "suspect", "charged_on", "information_laid_on", "bail", "first_hearing_on")
     list_select_related = ("case",)

@@ -1,8 +1,8 @@
 """The joint performance figures: for each police force and CPS Area, by month, pilot sites against the rest,
 and national totals, computed with SQL aggregates only (never a loop over cases), stored, and read back.
 
-Each family of figures (referrals, triage, decisions, clocks, STL failures, action plans, police NFA, orders,
-victim withdrawals) is one fact query over one fact table. ``figures_store`` turns each family into one
+Each family of figures (referrals, early advice, triage, decisions, clocks, STL failures, action plans, police
+NFA, orders, victim withdrawals) is one fact query over one fact table. ``figures_store`` turns each family into one
 ``INSERT ... SELECT ... GROUP BY GROUPING SETS ... ON CONFLICT DO UPDATE`` of counts into ``PerformanceFigure``
 (force, Area, pilot / rest and national rows by month: plain counts, distributions for the medians, and counts
 of distinct cases keyed by each case's last earlier month); ``performance_report`` adds them up for the months
@@ -52,8 +52,24 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("referrals", "Referrals received", "count", "Submissions CPS received in the month (all).", True),
-    Metric("first_referrals", "Cases referred", "count", "First submissions received in the month."),
+    Metric(
+        "referrals",
+        "Referrals received",
+        "count",
+        "Full-file submissions for a charging decision CPS received in the month (early advice apart).",
+        True,
+    ),
+    Metric(
+        "first_referrals", "Cases referred", "count", "First full-file submissions received in the month."
+    ),
+    Metric(
+        "early_advice_requests",
+        "Early advice requested",
+        "count",
+        "Requests for early advice CPS received in the month (not charging referrals: they stop no "
+        "investigation clock; before early advice had its own record, submissions for early advice).",
+    ),
+    Metric("early_advice_given", "Early advice given", "count", "Early advice given in the month."),
     Metric(
         "final_decisions",
         "Charging decisions",
@@ -216,15 +232,43 @@ _STL_ON_RECEIPT = """EXISTS (
 
 # Every fact query yields force_id, area_id, pilot and month (the first day of the month of the fact's own
 # event), for the facts dated from %(start)s (inclusive) to %(end)s (exclusive).
+# Full-file submissions only (early advice is counted apart, ``_EARLY_ADVICE_FACTS``); ``sequence`` is the
+# submission's place among the case's full-file submissions (1: the case's first referral), leaving out the
+# submissions for early advice recorded before early advice had its own record.
 _REFERRAL_FACTS = f"""
     SELECT cx.force_id, cx.area_id, cx.pilot, date_trunc('month', r.received_on)::date AS month,
-           r.case_id, r.sequence, (r.received_on - c.reported_on) AS days_to_referral,
+           r.case_id,
+           r.sequence - (SELECT count(*) FROM charging_chargingreferral ea
+                         WHERE ea.case_id = r.case_id AND ea.kind = 'early_advice' AND ea.sequence < r.sequence)
+               AS sequence,
+           (r.received_on - c.reported_on) AS days_to_referral,
            {_STL_ON_RECEIPT.format(r="r")} AS stl_on_receipt
     FROM charging_chargingreferral r
     JOIN cases_case c ON c.id = r.case_id
     JOIN cx ON cx.case_id = r.case_id
-    WHERE r.received_on >= %(start)s AND r.received_on < %(end)s
+    WHERE r.kind = 'charging_decision' AND r.received_on >= %(start)s AND r.received_on < %(end)s
 """  # noqa: S608
+
+# Early advice asked for and given (``EarlyAdvice``), and the submissions for early advice recorded before it
+# had its own record (asked for when received, given when decided).
+_EARLY_ADVICE_FACTS = """
+    SELECT cx.force_id, cx.area_id, cx.pilot, date_trunc('month', e.requested_on)::date AS month,
+           'requested' AS what
+    FROM charging_earlyadvice e JOIN cx ON cx.case_id = e.case_id
+    WHERE e.requested_on >= %(start)s AND e.requested_on < %(end)s
+    UNION ALL
+    SELECT cx.force_id, cx.area_id, cx.pilot, date_trunc('month', e.given_on)::date, 'given'
+    FROM charging_earlyadvice e JOIN cx ON cx.case_id = e.case_id
+    WHERE e.given_on >= %(start)s AND e.given_on < %(end)s
+    UNION ALL
+    SELECT cx.force_id, cx.area_id, cx.pilot, date_trunc('month', r.received_on)::date, 'requested'
+    FROM charging_chargingreferral r JOIN cx ON cx.case_id = r.case_id
+    WHERE r.kind = 'early_advice' AND r.received_on >= %(start)s AND r.received_on < %(end)s
+    UNION ALL
+    SELECT cx.force_id, cx.area_id, cx.pilot, date_trunc('month', r.closed_on)::date, 'given'
+    FROM charging_chargingreferral r JOIN cx ON cx.case_id = r.case_id
+    WHERE r.kind = 'early_advice' AND r.status = 'decided' AND r.closed_on >= %(start)s AND r.closed_on < %(end)s
+"""
 
 _TRIAGE_FACTS = """
     SELECT cx.force_id, cx.area_id, cx.pilot, date_trunc('month', r.triaged_on)::date AS month, r.triage,
@@ -241,8 +285,9 @@ _DECISION_FACTS = """
                WHERE p.case_id = d.case_id AND p.decision_id <> d.id AND p.issued_on <= d.decided_on
            ) AS after_plan
     FROM charging_chargingdecision d
+    JOIN charging_chargingreferral r ON r.id = d.referral_id
     JOIN cx ON cx.case_id = d.case_id
-    WHERE d.decided_on >= %(start)s AND d.decided_on < %(end)s
+    WHERE r.kind = 'charging_decision' AND d.decided_on >= %(start)s AND d.decided_on < %(end)s
 """
 
 _CLOCK_FACTS = """
@@ -260,6 +305,17 @@ _CLOCK_FACTS = """
     JOIN cx ON cx.case_id = k.case_id
     WHERE k.kind IN ('investigation', 'charging_decision', 'charge', 'victim_update')
       AND k.stopped_on >= %(start)s AND k.stopped_on < %(end)s
+      -- Early advice recorded as a submission (before it had its own record) is counted apart: its charging
+      -- clock, and an investigation clock it stopped before any full file was received, are left out.
+      AND NOT (k.kind IN ('investigation', 'charging_decision') AND EXISTS (
+          SELECT 1 FROM charging_chargingreferral ea
+          WHERE ea.case_id = k.case_id AND ea.kind = 'early_advice'
+            AND ((k.kind = 'charging_decision' AND ea.id = k.referral_id)
+                 OR (k.kind = 'investigation' AND ea.received_on = k.stopped_on
+                     AND NOT EXISTS (
+                         SELECT 1 FROM charging_chargingreferral fr
+                         WHERE fr.case_id = k.case_id AND fr.kind = 'charging_decision'
+                           AND fr.received_on <= k.stopped_on)))))
 """
 
 _STL_FAILURE_FACTS = """
@@ -449,7 +505,7 @@ _STORED_FAMILIES: dict[str, str] = {
                 "stl_found_on_receipt",
                 "stl_on_receipt",
                 f"""SELECT max(date_trunc('month', r2.received_on))::date FROM charging_chargingreferral r2
-                    WHERE r2.case_id = d.case_id AND r2.received_on < %(start)s
+                    WHERE r2.case_id = d.case_id AND r2.kind = 'charging_decision' AND r2.received_on < %(start)s
                       AND {_STL_ON_RECEIPT.format(r="r2")}""",  # noqa: S608
             ),
         ),
@@ -532,6 +588,13 @@ _STORED_FAMILIES: dict[str, str] = {
             ),
         ),
     ),
+    "early_advice": _stored(
+        _EARLY_ADVICE_FACTS,
+        counts=(
+            ("early_advice_requests", "count(*) FILTER (WHERE what = 'requested')"),
+            ("early_advice_given", "count(*) FILTER (WHERE what = 'given')"),
+        ),
+    ),
     "orders": _stored(
         _ORDER_FACTS,
         counts=(
@@ -567,7 +630,7 @@ def _params(start: datetime.date, end: datetime.date, holidays: list[datetime.da
 
 
 # Bump when the SQL of a family changes: the next refresh then recomputes every month.
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2  # 2: early advice counted apart from referrals
 FIRST_DAY = datetime.date(1, 1, 1)
 LAST_DAY = datetime.date(9999, 12, 31)
 
@@ -950,6 +1013,11 @@ _DIRECT_FAMILIES = (
            count(*) FILTER (WHERE escalated) AS action_plans_escalated""",
     ),
     _grouped(_POLICE_NFA_FACTS, "count(DISTINCT case_id) AS nfa_after_action_plan_police"),
+    _grouped(
+        _EARLY_ADVICE_FACTS,
+        """count(*) FILTER (WHERE what = 'requested') AS early_advice_requests,
+           count(*) FILTER (WHERE what = 'given') AS early_advice_given""",
+    ),
     _grouped(
         _ORDER_FACTS,
         """count(*) FILTER (WHERE what = 'considered') AS orders_considered,

@@ -409,7 +409,7 @@ def test_the_figures_cost_a_fixed_number_of_queries(dataset, oic_a):
         CaseFactory(actor=oic_a, reported_on=D(2026, 1, 20))
     assert count(lambda: refresh(full=True)) == first_refresh
     assert count(lambda: performance_report(start=JAN, end=FEB)) == first_read
-    assert first_refresh <= 20
+    assert first_refresh <= 21  # one statement more since early advice is its own family
     assert first_read <= 3
     assert count(lambda: performance_report(start=JAN, end=FEB)) == 1  # the same report again: cached
 
