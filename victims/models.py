@@ -291,6 +291,30 @@ class ProtectiveOrder(models.Model):
     created_by = models.ForeignKey(
         "cases.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # DA Act 2021 s.41: a person subject to a DAPO must notify the police of their name(s) and home address within
+    # three days beginning with the day the order is made (s.41(2)-(3)), unless s.41(8) applies (subject to
+    # another DAPO, or to notification requirements under SOA 2003 Part 2 or SPA 2019 s.9). Null for other kinds.
+    notification_applies = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="DAPO only: whether the s.41 notification requirements apply (no when s.41(8) applies).",
+    )
+    notification_exempt_reason = models.TextField(
+        blank=True, help_text="DAPO only: why the s.41 notification requirements do not apply (s.41(8))."
+    )
+    notification_further = models.TextField(
+        blank=True,
+        help_text="DAPO only: further notification requirements the court imposed (s.41(7) regulations).",
+    )
+    # Shown on the safeguarding page and in the API (there is no clock kind for it: see docs/victims.md).
+    notification_due_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="DAPO only: last day to notify the police of name(s) and home address (s.41(2)).",
+    )
+    notified_on = models.DateField(
+        null=True, blank=True, help_text="DAPO only: the day the respondent notified the police (s.41(2))."
+    )
 
     objects = ProtectiveOrderQuerySet.as_manager()
 
@@ -323,6 +347,20 @@ class ProtectiveOrder(models.Model):
                 condition=~Q(status="refused") | Q(refused_on__isnull=False),
                 name="%(app_label)s_%(class)s_refused_has_date",
             ),
+            models.CheckConstraint(
+                condition=Q(kind="dapo")
+                | Q(
+                    notification_applies__isnull=True,
+                    notification_due_on__isnull=True,
+                    notified_on__isnull=True,
+                ),
+                name="%(app_label)s_%(class)s_notification_only_dapo",
+            ),
+            models.CheckConstraint(
+                condition=Q(notified_on__isnull=True)
+                | (Q(granted_on__isnull=False) & Q(notified_on__gte=F("granted_on"))),
+                name="%(app_label)s_%(class)s_notified_after_grant",
+            ),
         ]
         indexes = [models.Index(fields=["expires_on"], name="victims_order_expires_idx")]
 
@@ -336,6 +374,76 @@ class ProtectiveOrder(models.Model):
     @property
     def in_force(self) -> bool:
         return self.status in IN_FORCE_STATUSES
+
+
+class DapoRequirementKind(models.TextChoices):
+    PROHIBITION = (
+        "prohibition",
+        "Prohibition or restriction (e.g. not to contact, not to come within a distance)",
+    )
+    REQUIREMENT = "requirement", "Requirement to do something (e.g. attend a programme)"
+    ELECTRONIC_MONITORING = "electronic_monitoring", "Electronic monitoring requirement"
+
+
+@audited()
+class DapoRequirement(models.Model):
+    """One requirement of a domestic abuse protection order (DA Act 2021 s.35: "requirement" includes any
+    prohibition or restriction): a prohibition (not to contact the protected person, not to come within a
+    specified distance of premises: s.35(4)), a requirement to do something (which must name the person
+    responsible for supervising compliance: s.36(2)), or an electronic monitoring requirement (s.37). Each may
+    end before the order does (``ends_on``); a variation that removes it records ``removed_on``."""
+
+    Kind = DapoRequirementKind
+
+    order = models.ForeignKey(ProtectiveOrder, on_delete=models.PROTECT, related_name="requirements")
+    kind = models.CharField(max_length=21, choices=Kind.choices)
+    text = models.TextField(help_text="The requirement as the order words it.")
+    supervisor = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who supervises compliance (s.36(2), required for a requirement to do something).",
+    )
+    imposed_on = models.DateField(help_text="The day the court imposed it (the grant or a variation).")
+    ends_on = models.DateField(
+        null=True, blank=True, help_text="Its last day, when it ends before the order does."
+    )
+    removed_on = models.DateField(null=True, blank=True, help_text="Removed by a variation on this day.")
+    reason = models.TextField(blank=True, help_text="Why it was removed.")
+    recorded_by = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "imposed_on", "pk"]
+        constraints = [
+            _choices_check("kind", DapoRequirementKind, "%(app_label)s_%(class)s_kind_valid"),
+            models.CheckConstraint(condition=~Q(text=""), name="%(app_label)s_%(class)s_text_given"),
+            models.CheckConstraint(
+                condition=~Q(kind="requirement") | ~Q(supervisor=""),
+                name="%(app_label)s_%(class)s_requirement_supervised",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("imposed_on")),
+                name="%(app_label)s_%(class)s_ends_after_imposed",
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_on__isnull=True) | Q(removed_on__gte=F("imposed_on")),
+                name="%(app_label)s_%(class)s_removed_after_imposed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:60]}"
+
+    @property
+    def active(self) -> bool:
+        return self.removed_on is None
+
+    @property
+    def short_kind(self) -> str:
+        """The kind in a word or two, for lists."""
+        return {"prohibition": "Prohibition", "requirement": "Requirement"}.get(
+            self.kind, "Electronic monitoring"
+        )
 
 
 @audited()
