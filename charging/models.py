@@ -36,10 +36,7 @@ class ChargingReferralKind(models.TextChoices):
     """What a submission asks for. New submissions are always for a charging decision: early advice has its own
     record (``EarlyAdvice``); ``early_advice`` stays for the submissions recorded before it had one."""
 
-    EARLY_ADVICE = (
-        "early_advice",
-        "Early advice (recorded as a submission before early advice had its own record)",
-    )
+    EARLY_ADVICE = "early_advice", "Early advice"
     CHARGING_DECISION = "charging_decision", "Charging decision"
 
 

@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "OrderKindEnum": "victims.models.ProtectiveOrderKind",
         "TriageReasonEnum": "charging.models.TriageReason",
         "QualifyingReportKindEnum": "cases.api.serializers.QUALIFYING_REPORT_KINDS",
+        "DecisionInputOutcomeEnum": "charging.api.serializers.FINAL_OUTCOMES",
     },
 }
 

@@ -21,6 +21,10 @@ from charging.models import (
 
 TEXT = 10_000  # longest free text accepted
 
+#: The outcomes a decision can record for an offence or the whole case (further evidence is an action plan);
+#: named once in the schema (``DecisionInputOutcomeEnum``, ``SPECTACULAR_SETTINGS``).
+FINAL_OUTCOMES = [c for c in ChargingDecision.Outcome.choices if c[0] != ChargingDecision.Outcome.ACTION_PLAN]
+
 
 # -- in the case representation ------------------------------------------------------------------------------
 
@@ -151,11 +155,7 @@ class ConversationInputSerializer(serializers.Serializer):
 
 class OffenceOutcomeInputSerializer(serializers.Serializer):
     offence = IdField(help_text="The offence's id.")
-    outcome = serializers.ChoiceField(
-        choices=[
-            c for c in DecisionOutcome.Outcome.choices if c[0] != DecisionOutcome.Outcome.FURTHER_EVIDENCE
-        ]
-    )
+    outcome = serializers.ChoiceField(choices=FINAL_OUTCOMES)
     code_test_failed = serializers.ChoiceField(
         choices=DecisionOutcome.CodeTest.choices,
         required=False,
@@ -166,7 +166,7 @@ class OffenceOutcomeInputSerializer(serializers.Serializer):
 
 class DecisionInputSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
-        choices=[c for c in ChargingDecision.Outcome.choices if c[0] != ChargingDecision.Outcome.ACTION_PLAN],
+        choices=FINAL_OUTCOMES,
         required=False,
         help_text="For every offence; or give `outcomes`, one per offence (then this, if given, must be the "
         "overall result: charge when any offence is charged). To ask police for more, issue an action plan.",

@@ -121,16 +121,6 @@ class Migration(migrations.Migration):
             name='suspect',
             field=models.ForeignKey(blank=True, db_constraint=False, help_text="The suspect charged (the offences' suspect).", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='cases.person'),
         ),
-        migrations.AlterField(
-            model_name='chargingreferral',
-            name='kind',
-            field=models.CharField(choices=[('early_advice', 'Early advice (recorded as a submission before early advice had its own record)'), ('charging_decision', 'Charging decision')], default='charging_decision', max_length=20),
-        ),
-        migrations.AlterField(
-            model_name='chargingreferralhistory',
-            name='kind',
-            field=models.CharField(choices=[('early_advice', 'Early advice (recorded as a submission before early advice had its own record)'), ('charging_decision', 'Charging decision')], default='charging_decision', max_length=20),
-        ),
         pgtrigger.migrations.AddTrigger(
             model_name='charge',
             trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "charging_chargehistory" ("bail", "case_id", "charged_by_id", "charged_on", "court", "decision_id", "first_hearing_on", "id", "information_laid_on", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "suspect_id") VALUES (NEW."bail", NEW."case_id", NEW."charged_by_id", NEW."charged_on", NEW."court", NEW."decision_id", NEW."first_hearing_on", NEW."id", NEW."information_laid_on", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."suspect_id"); RETURN NULL;', hash='116617ef6742020b8543f6c0ef4149973b709ed0', operation='INSERT', pgid='pgtrigger_insert_insert_518e7', table='charging_charge', when='AFTER')),
