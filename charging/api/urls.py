@@ -17,7 +17,7 @@ urlpatterns = [
     path("cases/<str:urn>/decisions/", views.DecisionView.as_view(), name="api-case-decision"),
     path("cases/<str:urn>/action-plans/", views.ActionPlanView.as_view(), name="api-case-action-plan"),
     path(
-        "cases/<str:urn>/action-plans/<api_id:plan_id>/amendments/",
+        "cases/<str:urn>/action-plans/<api_id:plan_pk>/amendments/",
         views.ActionPlanAmendView.as_view(),
         name="api-case-action-plan-amend",
     ),

@@ -201,7 +201,7 @@ class ActionPlanView(CaseStepView):
         tag=TAG,
         status=200,
         parameters=[
-            OpenApiParameter("plan_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The plan's id.")
+            OpenApiParameter("plan_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The plan's id.")
         ],
     )
 )
@@ -210,7 +210,7 @@ class ActionPlanAmendView(CaseStepView):
     success_status = 200
 
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> ActionPlan:
-        plan_id = kwargs["plan_id"]
+        plan_id = kwargs["plan_pk"]
         plan = (
             ActionPlan.objects.filter(case=case, pk=plan_id).select_related("case").first()
             if valid_id(plan_id)
