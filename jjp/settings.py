@@ -401,3 +401,10 @@ JJP_RULES = {
     "victim_update_enhanced_working_days": env.int("JJP_VICTIM_UPDATE_ENHANCED_WD", default=1),
     "victim_update_standard_working_days": env.int("JJP_VICTIM_UPDATE_STANDARD_WD", default=5),
 }
+
+# Input checks (docs/rules.md, "Input checks"): the earliest date accepted for an event a person types (a report,
+# an offence, a receipt, a decision; cases.services._not_future) and for a date of birth. Earlier dates are typing
+# errors (1900 for 2000), refused with a message naming the field.
+_date = datetime.date.fromisoformat
+JJP_EARLIEST_EVENT_DATE = _date(env.str("JJP_EARLIEST_EVENT_DATE", default="1950-01-01"))
+JJP_EARLIEST_BIRTH_DATE = _date(env.str("JJP_EARLIEST_BIRTH_DATE", default="1900-01-01"))
