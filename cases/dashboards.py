@@ -783,11 +783,13 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
         key, value = next(iter(subject.items()))
         return [c for c in all_clocks if getattr(c, key) == value]
 
-    offences = list(case.offences.select_related("offence_type", "suspect"))
+    offences = list(case.offences.select_related("offence_type", "suspect", "complainant"))
     for offence in offences:
         offence.stl_clocks = [  # type: ignore[attr-defined]
             c for c in clocks_about(offence_id=offence.pk) if c.kind in Clock.STL_KINDS
         ]
+        for c in offence.stl_clocks:  # type: ignore[attr-defined]
+            c.basis_text = ledger.stl_basis_text(c, offence)
     referrals = list(
         case.referrals.select_related("decision__decided_by", "submitted_by")
         .prefetch_related(

@@ -14,7 +14,7 @@ from cases import services as case_services
 from cases.forms import DateInput, DateTimeInput, GovukFormMixin
 from cases.models import Case, Offence, OffenceType, User
 from victims import services as victim_services
-from victims.models import Victim, VictimContact
+from victims.models import Victim, VictimContact, VictimSuspectRelationship
 
 from . import services
 from .models import (
@@ -526,31 +526,153 @@ class PoliceOutcomeForm(StepForm):
         return case_services.case_record_police_outcome(actor=actor, case=self.case, **self.cleaned_data)
 
 
+class _PersonChoice(forms.ModelChoiceField):
+    """A victim or suspect of the case, by name (the same name as on the victims page)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        born = f" (born {obj.date_of_birth:%d %B %Y})" if obj.date_of_birth else ""
+        return f"{obj.given_name} {obj.family_name}{born}"
+
+
+def _people_fields(form: StepForm, case: Case) -> None:
+    """Point the form's victim, complainant and suspect fields at this case's people."""
+    for name in ("victim", "complainant"):
+        if name in form.fields:
+            form.fields[name].queryset = Victim.objects.filter(case=case).order_by("pk")
+    if "suspect" in form.fields:
+        form.fields["suspect"].queryset = case.suspects.order_by("pk")
+    if "offence" in form.fields:
+        form.fields["offence"].queryset = case.offences.select_related("offence_type").order_by("committed_on", "pk")
+
+
 class OffenceForm(StepForm):
     slug, title, perm = "offence", "Add an offence", "cases.add_offence"
     statuses = ("reported", "investigation", "referred", "action_plan", "decided")
     offence_type = forms.ModelChoiceField(queryset=OffenceType.objects.all(), label="Offence")
     committed_on = forms.DateField(widget=DateInput, label="Offence date (last act of a course of conduct)")
     committed_from = forms.DateField(widget=DateInput, required=False, label="First act (course of conduct)")
+    complainant = _PersonChoice(
+        queryset=Victim.objects.none(),
+        required=False,
+        help_text="The victim it was committed against. Its time limit depends on them.",
+    )
+    suspect = _PersonChoice(queryset=Victim.objects.none(), required=False)
     particulars = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        _people_fields(self, case)
 
     def run(self, actor: User) -> Any:
         return case_services.offence_add(actor=actor, case=self.case, **self.cleaned_data)
 
 
+class _OffenceChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Offence) -> str:
+        return f"{obj.offence_type.title} on {obj.committed_on:%d %B %Y}"
+
+
+class OffencePeopleForm(StepForm):
+    slug, title, perm = "offence-people", "Name an offence's complainant and suspect", "cases.add_offence"
+    statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
+    offence = _OffenceChoice(queryset=Offence.objects.none())
+    complainant = _PersonChoice(
+        queryset=Victim.objects.none(),
+        required=False,
+        help_text="A common assault's time limit can be extended (CJA 1988 s.39A) only by its own complainant's "
+        "statement or video-recorded interview.",
+    )
+    suspect = _PersonChoice(queryset=Victim.objects.none(), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        _people_fields(self, case)
+
+    def run(self, actor: User) -> Any:
+        return case_services.offence_people_set(actor=actor, **self.cleaned_data)
+
+
 class QualifyingReportForm(StepForm):
-    slug, title, perm = "qualifying-report", "Record the first witness statement or VRI", "cases.change_case"
+    slug, title, perm = "qualifying-report", "Record a victim's first witness statement or VRI", "cases.change_case"
     statuses = ("reported", "investigation", "referred", "action_plan", "decided")
     KINDS = [c for c in Case.QualifyingReportKind.choices if c[0]]
+    victim = _PersonChoice(queryset=Victim.objects.none(), label="Whose statement or interview")
     on = forms.DateField(widget=DateInput, label="Given on")
     kind = forms.ChoiceField(
         choices=KINDS,
         widget=_radios(KINDS),
-        help_text="CJA 1988 s.39A: for domestic abuse common assault it sets the time limit.",
+        help_text="CJA 1988 s.39A: for a domestic abuse common assault against this victim it can extend the "
+        "time limit.",
+    )
+    received_by = forms.CharField(
+        max_length=150, required=False, label="Received by (officer's name and number)"
     )
 
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        _people_fields(self, case)
+
     def run(self, actor: User) -> Any:
-        return case_services.case_record_qualifying_report(actor=actor, case=self.case, **self.cleaned_data)
+        return victim_services.victim_qualifying_report_record(actor=actor, **self.cleaned_data)
+
+
+class ReportAssignForm(StepForm):
+    slug, title, perm = "report-assign", "Say whose first qualifying report this is", "cases.change_case"
+    statuses = ("reported", "investigation", "referred", "action_plan", "decided")
+    victim = _PersonChoice(
+        queryset=Victim.objects.none(),
+        label="Whose statement or interview",
+        help_text="Until it is assigned, it extends no time limit.",
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        _people_fields(self, case)
+
+    @classmethod
+    def refusal_detail(cls, case: Case, facts: dict[str, Any]) -> str:
+        return "" if case.first_qualifying_report_on else "There is no unassigned first qualifying report."
+
+    def run(self, actor: User) -> Any:
+        return victim_services.case_report_assign(actor=actor, **self.cleaned_data)
+
+
+class VictimBornForm(StepForm):
+    slug, title, perm = "victim-born", "Record a victim's date of birth", "victims.add_victim"
+    statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
+    victim = _PersonChoice(queryset=Victim.objects.none())
+    date_of_birth = forms.DateField(
+        widget=DateInput,
+        help_text="Domestic abuse needs both people to be 16 or over (DA Act 2021 s.1): without it, a common "
+        "assault keeps the 6-month limit.",
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        _people_fields(self, case)
+
+    def run(self, actor: User) -> Any:
+        return victim_services.victim_date_of_birth_set(actor=actor, **self.cleaned_data)
+
+
+class RelationshipForm(StepForm):
+    slug, title, perm = "relationship", "Record how a victim and a suspect are related", "victims.add_victim"
+    statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
+    RELATIONSHIPS = VictimSuspectRelationship.Relationship.choices
+    victim = _PersonChoice(queryset=Victim.objects.none())
+    suspect = _PersonChoice(queryset=Victim.objects.none())
+    relationship = forms.ChoiceField(
+        choices=RELATIONSHIPS,
+        widget=_radios(RELATIONSHIPS),
+        help_text="Personally connected as the Domestic Abuse Act 2021 s.2 defines it.",
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        _people_fields(self, case)
+
+    def run(self, actor: User) -> Any:
+        return victim_services.victim_relationship_set(actor=actor, **self.cleaned_data)
 
 
 class ProgressForm(StepForm):
@@ -570,6 +692,11 @@ class VictimForm(StepForm):
     statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
     given_name = forms.CharField(max_length=100)
     family_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(
+        widget=DateInput,
+        required=False,
+        help_text="Asked for: a common assault's time limit depends on whether both people are 16 or over.",
+    )
     is_child = forms.BooleanField(
         required=False, label="Child (including a child who saw or heard the abuse)"
     )
@@ -614,10 +741,14 @@ STEPS: dict[str, type[StepForm]] = {
         ActionPlanAmendForm,
         ChargeForm,
         OffenceForm,
+        OffencePeopleForm,
         QualifyingReportForm,
+        ReportAssignForm,
         ProgressForm,
         PoliceOutcomeForm,
         VictimForm,
+        VictimBornForm,
+        RelationshipForm,
         VictimContactForm,
     )
 }

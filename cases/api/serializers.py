@@ -30,6 +30,7 @@ from .fields import ApiDateField
 
 
 class SuspectSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The suspect's id: what an offence's `suspect` names.")
     given_name = serializers.CharField()
     family_name = serializers.CharField()
     date_of_birth = serializers.DateField(allow_null=True)
@@ -51,6 +52,48 @@ class OffenceSerializer(serializers.Serializer):
     )
     prosecutor_knowledge_on = serializers.DateField(allow_null=True)
     particulars = serializers.CharField()
+    complainant = serializers.IntegerField(
+        source="complainant_id",
+        allow_null=True,
+        help_text="Id of the victim the offence was committed against (`/cases/{urn}/victims/`); null until named.",
+    )
+    suspect = serializers.IntegerField(
+        source="suspect_id", allow_null=True, help_text="Id of the suspect (in `suspects`); null until named."
+    )
+    stl_due_on = serializers.SerializerMethodField()
+    stl_basis = serializers.SerializerMethodField()
+
+    def _stl_clock(self, offence: Any) -> Clock | None:
+        """The offence's own statutory time limit clock (open first, else the latest), from the case's clocks
+        read with the case (no query)."""
+        mine = [
+            c for c in offence.case.clocks.all() if c.offence_id == offence.pk and c.kind == Clock.Kind.STL
+        ]
+        mine.sort(key=lambda c: (c.stopped_on is not None, -(c.pk or 0)))
+        return mine[0] if mine else None
+
+    @extend_schema_field(
+        serializers.DateField(
+            allow_null=True, help_text="The last day to lay the information; null when none."
+        )
+    )
+    def get_stl_due_on(self, offence: Any) -> str | None:
+        clock = self._stl_clock(offence)
+        return clock.due_on.isoformat() if clock else None
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=[(b.value, b.value) for b in clocks.StlBasis],
+            help_text="The rule that gave `stl_due_on`: `s127` (MCA 1980 s.127), `s39a` (CJA 1988 s.39A: the "
+            "complainant's own statement or VRI, both 16 or over, personally connected), `ca2003_s127_5` "
+            "(Communications Act 2003 s.127(5)) or `none` (no statutory time limit).",
+        )
+    )
+    def get_stl_basis(self, offence: Any) -> str:
+        clock = self._stl_clock(offence)
+        if clock is None:
+            return clocks.StlBasis.NONE.value
+        return str(clock.params.get("basis") or clocks.StlBasis.S127.value)
 
 
 class ClockSerializer(serializers.Serializer):
@@ -234,7 +277,14 @@ class PoliceOutcomeInputSerializer(serializers.Serializer):
 
 
 class OffenceAddInputSerializer(OffenceInputSerializer):
-    pass
+    complainant = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of the victim it was committed against (the case's only victim when left out).",
+    )
+    suspect = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Id of the suspect (the case's only suspect when left out)."
+    )
 
 
 # The kinds of first qualifying report (CJA 1988 s.39A), without "none yet".
@@ -246,6 +296,13 @@ QUALIFYING_REPORT_KINDS = [
 class QualifyingReportInputSerializer(serializers.Serializer):
     on = ApiDateField()
     kind = serializers.ChoiceField(choices=QUALIFYING_REPORT_KINDS)
+
+
+class OffencePeopleInputSerializer(serializers.Serializer):
+    complainant = serializers.IntegerField(
+        allow_null=True, help_text="Id of a victim of this case (`/cases/{urn}/victims/`), or null."
+    )
+    suspect = serializers.IntegerField(allow_null=True, help_text="Id of a suspect of this case, or null.")
 
 
 class ProgressInputSerializer(serializers.Serializer):

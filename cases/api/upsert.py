@@ -192,7 +192,7 @@ def _apply_update(actor: User, case: Case, data: dict[str, Any]) -> bool:
             raise ValidationError({f"offences[{i}].{k}": v for k, v in exc.message_dict.items()}) from exc
     if plan.move_report:
         try:
-            services.case_record_qualifying_report(
+            legacy_report_record(
                 actor=actor,
                 case=case,
                 on=data["first_qualifying_report_on"],
@@ -203,6 +203,26 @@ def _apply_update(actor: User, case: Case, data: dict[str, Any]) -> bool:
                 exc, {"on": "first_qualifying_report_on", "kind": "first_qualifying_report_kind"}
             ) from exc
     return bool(plan)
+
+
+def legacy_report_record(*, actor: User, case: Case, on: Any, kind: str) -> Any:
+    """A case-level first qualifying report from a client written before reports were kept per victim: it is the
+    case's only victim's; with several victims it is refused (only the complainant's own report can extend a time
+    limit, and the API cannot tell whose it is); with none yet it is kept on the case, unassigned, extending
+    nothing until an officer says whose it is."""
+    from victims.services import victim_qualifying_report_record  # the API is delivery: above victims
+
+    victims = list(case.victims.order_by("pk")[:2])
+    if len(victims) == 1:
+        return victim_qualifying_report_record(actor=actor, victim=victims[0], on=on, kind=kind)
+    if victims:
+        raise ValidationError(
+            {
+                "on": "This case has several victims: record the report on the victim who made it "
+                f"(POST /api/v1/cases/{case.urn}/victims/{{id}}/qualifying-report/)."
+            }
+        )
+    return services.case_record_qualifying_report(actor=actor, case=case, on=on, kind=kind)
 
 
 def urns_seen(actor: User, urns: Iterable[str]) -> set[str]:

@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("cases/<str:urn>/offences/", views.OffenceAddView.as_view(), name="api-case-offences"),
     path(
+        "cases/<str:urn>/offences/<api_id:offence_id>/people/",
+        views.OffencePeopleView.as_view(),
+        name="api-offence-people",
+    ),
+    path(
         "cases/<str:urn>/qualifying-report/",
         views.QualifyingReportView.as_view(),
         name="api-case-qualifying-report",

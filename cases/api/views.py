@@ -36,7 +36,7 @@ from .base import (
     step_schema,
 )
 from .errors import error_items, flatten, to_api_exception
-from .fields import normalise_urn
+from .fields import normalise_urn, valid_id
 from .pagination import CaseCursorPagination
 from .queries import with_representation
 from .serializers import (
@@ -46,6 +46,7 @@ from .serializers import (
     CaseSerializer,
     CaseWriteSerializer,
     OffenceAddInputSerializer,
+    OffencePeopleInputSerializer,
     PoliceOutcomeInputSerializer,
     ProgressInputSerializer,
     QualifyingReportInputSerializer,
@@ -61,6 +62,18 @@ RESULT_HEADER = OpenApiParameter(
     description="What the upsert did.",
     response=[200, 201],
 )
+
+
+def refuse_empty_parameters(request: Request, names: Any) -> None:
+    """400 for a query parameter sent with nothing in it (``?updated_since=``): a filter left empty would
+    silently match everything, so a sync that lost its last value would fetch every case instead of failing."""
+    empty = {
+        key: ["Give a value, or leave the parameter out."]
+        for key in names
+        if key in request.query_params and not all(v.strip() for v in request.query_params.getlist(key))
+    }
+    if empty:
+        raise exceptions.ValidationError(empty)
 
 
 @extend_schema(exclude=True)
@@ -92,13 +105,22 @@ class CaseListView(ApiMixin, generics.ListAPIView):
     pagination_class = CaseCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = CaseFilterSet
+    _page: list[Case] | None = None
 
     def get_queryset(self) -> Any:
         return with_representation(Case.objects.visible_to(self.request.user))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        refuse_empty_parameters(request, [*CaseFilterSet.base_filters, "ordering", "page_size", "cursor"])
         with snapshot():  # each case on the page and its related rows as of one moment
-            return super().list(request, *args, **kwargs)
+            response = super().list(request, *args, **kwargs)
+        # One read-log row for this page if it shows restricted cases (the cases are loaded: no query otherwise).
+        access_log.record_listed(request, self._page or [], access_log.AccessLog.What.CASE_LISTED)
+        return response
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        self._page = super().paginate_queryset(queryset)
+        return self._page
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "today": ledger.london_today()}
@@ -134,7 +156,7 @@ class CaseListView(ApiMixin, generics.ListAPIView):
         responses={
             200: CaseSerializer,
             201: CaseSerializer,
-            **error_responses(400, 401, 403, 409, 412, 429),
+            **error_responses(400, 401, 403, 409, 412, 413, 429),
         },
     ),
 )
@@ -186,7 +208,7 @@ MAX_BULK = 500
         "bad record fails alone and the others go ahead. The answer has one result per record, in order.",
         tags=[TAG],
         request=BulkRequestSerializer,
-        responses={200: BulkResponseSerializer, **error_responses(400, 401, 403, 429)},
+        responses={200: BulkResponseSerializer, **error_responses(400, 401, 403, 413, 429)},
     )
 )
 class CaseBulkView(ApiView):
@@ -285,7 +307,21 @@ class OffenceAddView(CaseStepView):
 
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Offence:
         data["offence_type"] = data["offence_type"].strip().upper()
+        data.update(_case_people(case, data))
         return services.offence_add(actor=request.user, case=case, **data)
+
+
+def _case_people(case: Case, data: dict[str, Any]) -> dict[str, Any]:
+    """The victim and suspect an offence names by id, found among this case's (400 naming the field if not)."""
+    people: dict[str, Any] = {}
+    for field, related in (("complainant", case.victims), ("suspect", case.suspects)):
+        if field not in data:
+            continue
+        pk = data[field]
+        people[field] = None if pk is None else (related.filter(pk=pk).first() if valid_id(pk) else None)
+        if pk is not None and people[field] is None:
+            raise exceptions.ValidationError({field: [f"This case has no {field} with that id."]})
+    return people
 
 
 @extend_schema_view(
@@ -303,8 +339,34 @@ class QualifyingReportView(CaseStepView):
     input_serializer = QualifyingReportInputSerializer
     success_status = 200
 
-    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Case:
-        return services.case_record_qualifying_report(actor=request.user, case=case, **data)
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
+        return upsert.legacy_report_record(actor=request.user, case=case, **data)
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="cases_offence_people",
+        summary="Name an offence's complainant and suspect",
+        description="Calls `offence_people_set`: the complainant is a victim of the case, the suspect a suspect of "
+        "the case (null clears either). A common assault's time limit depends on them (CJA 1988 s.39A applies "
+        "only with the complainant's own statement or VRI, both 16 or over and personally connected), so the "
+        "case's limits are recomputed; `offences[].stl_due_on` and `stl_basis` show the result.",
+        request=OffencePeopleInputSerializer,
+        tag=TAG,
+        status=200,
+        parameters=[OpenApiParameter("offence_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+    )
+)
+class OffencePeopleView(CaseStepView):
+    input_serializer = OffencePeopleInputSerializer
+    success_status = 200
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Offence:
+        offence_id = kwargs["offence_id"]
+        offence = case.offences.filter(pk=offence_id).first() if valid_id(offence_id) else None
+        if offence is None:
+            raise exceptions.NotFound("This case has no offence with that id.")
+        return services.offence_people_set(actor=request.user, offence=offence, **_case_people(case, data))
 
 
 @extend_schema_view(

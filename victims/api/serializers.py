@@ -6,9 +6,17 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from cases.api.fields import ApiDateField, ApiDateTimeField, IdField
-from victims.models import ProtectiveOrder, VictimContact
+from victims.models import DapoRequirement, ProtectiveOrder, Victim, VictimContact, VictimSuspectRelationship
 
 TEXT = 10_000
+
+
+class RelationshipSerializer(serializers.Serializer):
+    suspect = serializers.IntegerField(
+        source="suspect_id", help_text="Id of the suspect (the case's `suspects`)."
+    )
+    relationship = serializers.ChoiceField(choices=VictimSuspectRelationship.Relationship.choices)
+    personally_connected = serializers.BooleanField(help_text="Personally connected (DA Act 2021 s.2).")
 
 
 class VictimSerializer(serializers.Serializer):
@@ -22,6 +30,15 @@ class VictimSerializer(serializers.Serializer):
     vulnerable = serializers.BooleanField()
     intimidated = serializers.BooleanField()
     special_measures_declined = serializers.BooleanField()
+    first_qualifying_report_on = serializers.DateField(
+        allow_null=True,
+        help_text="The victim's own first witness statement or video-recorded interview (CJA 1988 s.39A).",
+    )
+    first_qualifying_report_kind = serializers.ChoiceField(choices=Victim.QualifyingReportKind.choices)
+    first_qualifying_report_received_by = serializers.CharField()
+    relationships = RelationshipSerializer(
+        many=True, source="suspect_relationships", help_text="How the victim and each suspect are related."
+    )
     created_at = serializers.DateTimeField()
 
 
@@ -32,6 +49,17 @@ class BreachSerializer(serializers.Serializer):
     new_case = serializers.CharField(
         source="new_case.urn", allow_null=True, help_text="URN of the breach case."
     )
+
+
+class DapoRequirementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=DapoRequirement.Kind.choices)
+    text = serializers.CharField()
+    supervisor = serializers.CharField(help_text="Who supervises compliance (DA Act 2021 s.36(2)).")
+    imposed_on = serializers.DateField()
+    ends_on = serializers.DateField(allow_null=True, help_text="Its last day, when it ends before the order.")
+    removed_on = serializers.DateField(allow_null=True, help_text="Removed by a variation on this day.")
+    reason = serializers.CharField(help_text="Why it was removed.")
 
 
 class OrderSerializer(serializers.Serializer):
@@ -52,9 +80,45 @@ class OrderSerializer(serializers.Serializer):
     conditions = serializers.CharField()
     reason = serializers.CharField()
     breaches = BreachSerializer(many=True)
+    requirements = DapoRequirementSerializer(
+        many=True, help_text="A DAPO's own prohibitions and requirements (DA Act 2021 ss.35-37)."
+    )
+    notification_applies = serializers.BooleanField(
+        allow_null=True,
+        help_text="DAPO only: whether the s.41 notification requirements apply (null for other kinds).",
+    )
+    notification_exempt_reason = serializers.CharField(help_text="DAPO only: why s.41(8) applies.")
+    notification_further = serializers.CharField(help_text="DAPO only: further requirements (s.41(7)).")
+    notification_due_on = serializers.DateField(
+        allow_null=True,
+        help_text="DAPO only: last day to notify the police of name(s) and home address (three days beginning "
+        "with the day the order is made, s.41(2)).",
+    )
+    notified_on = serializers.DateField(allow_null=True, help_text="DAPO only: when the respondent notified.")
 
 
 # -- inputs --------------------------------------------------------------------------------------------------
+
+
+class VictimBornInputSerializer(serializers.Serializer):
+    date_of_birth = ApiDateField(allow_null=True)
+
+
+class VictimReportInputSerializer(serializers.Serializer):
+    on = ApiDateField(
+        help_text="The day of the victim's first witness statement or video-recorded interview."
+    )
+    kind = serializers.ChoiceField(
+        choices=[c for c in Victim.QualifyingReportKind.choices if c[0]],
+    )
+    received_by = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, help_text="The constable (or authorised person)."
+    )
+
+
+class RelationshipInputSerializer(serializers.Serializer):
+    suspect = serializers.IntegerField(help_text="Id of a suspect of the case.")
+    relationship = serializers.ChoiceField(choices=VictimSuspectRelationship.Relationship.choices)
 
 
 class VictimAddInputSerializer(serializers.Serializer):
@@ -131,9 +195,49 @@ class OrderHearingInputSerializer(serializers.Serializer):
 
 class OrderGrantInputSerializer(serializers.Serializer):
     on = ApiDateField()
-    expires_on = ApiDateField(required=False, allow_null=True)
+    expires_on = ApiDateField(
+        required=False,
+        allow_null=True,
+        help_text="The last day in force. Required for a DVPO: 14 to 28 days beginning with the day it is made "
+        "(CSA 2010 s.28(10)); outside that, 400 on `expires_on`.",
+    )
     conditions = serializers.CharField(required=False, allow_blank=True, max_length=TEXT)
     victim_views = serializers.CharField(required=False, allow_blank=True, max_length=TEXT)
+    notification_exempt_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=TEXT,
+        help_text="DAPO only: why the s.41 notification requirements do not apply (s.41(8)); empty when they do.",
+    )
+    notification_further = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=TEXT,
+        help_text="DAPO only: further notification requirements the court imposed (s.41(7)).",
+    )
+
+
+class DapoRequirementInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DapoRequirement.Kind.choices)
+    text = serializers.CharField(max_length=TEXT)
+    imposed_on = ApiDateField(help_text="The grant or a variation.")
+    ends_on = ApiDateField(required=False, allow_null=True, help_text="When it ends before the order.")
+    supervisor = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Required for a requirement to do something (s.36(2)).",
+    )
+
+
+class DapoRequirementRemoveInputSerializer(serializers.Serializer):
+    requirement = IdField(help_text="The requirement's id.")
+    on = ApiDateField()
+    reason = serializers.CharField(max_length=TEXT)
+
+
+class DapoNotifiedInputSerializer(serializers.Serializer):
+    notified_on = ApiDateField()
 
 
 class OrderRefuseInputSerializer(serializers.Serializer):

@@ -11,6 +11,21 @@ urlpatterns = [
         views.ContactView.as_view(),
         name="api-victim-contact",
     ),
+    path(
+        "cases/<str:urn>/victims/<api_id:victim_id>/date-of-birth/",
+        views.VictimBornView.as_view(),
+        name="api-victim-date-of-birth",
+    ),
+    path(
+        "cases/<str:urn>/victims/<api_id:victim_id>/qualifying-report/",
+        views.VictimReportView.as_view(),
+        name="api-victim-qualifying-report",
+    ),
+    path(
+        "cases/<str:urn>/victims/<api_id:victim_id>/relationships/",
+        views.VictimRelationshipView.as_view(),
+        name="api-victim-relationship",
+    ),
     path("cases/<str:urn>/orders/", views.OrdersView.as_view(), name="api-case-orders"),
     path(
         "cases/<str:urn>/bail-conditions/",
@@ -21,6 +36,11 @@ urlpatterns = [
         path(f"cases/<str:urn>/orders/<api_id:order_id>/{slug}/", view.as_view(), name=f"api-order-{slug}")
         for slug, view in views.ORDER_STEPS.items()
     ],
+    path(
+        "cases/<str:urn>/orders/<api_id:order_id>/remove-requirement/",
+        views.DapoRequirementRemoveView.as_view(),
+        name="api-order-remove-requirement",
+    ),
     path(
         "cases/<str:urn>/orders/<api_id:order_id>/breaches/",
         views.BreachView.as_view(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
@@ -23,7 +24,7 @@ from cases.api.base import (
 from cases.api.fields import valid_id
 from cases.models import Case
 from victims import services
-from victims.models import ProtectiveOrder, SupportService, Victim
+from victims.models import DapoRequirement, ProtectiveOrder, SupportService, Victim
 
 from . import serializers as s
 
@@ -76,10 +77,93 @@ class VictimsView(CaseStepView):
 
     def get(self, request: Request, urn: str) -> Response:
         case = find_case(request, urn)
-        return Response(s.VictimSerializer(Victim.objects.filter(case=case).order_by("pk"), many=True).data)
+        victims = Victim.objects.filter(case=case).prefetch_related("suspect_relationships").order_by("pk")
+        return Response(s.VictimSerializer(victims, many=True).data)
 
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Victim:
         return services.victim_add(actor=request.user, case=case, request_meta=request.META, **data)
+
+
+def _victim_in_path(case: Case, victim_id: Any) -> Victim:
+    victim = (
+        Victim.objects.filter(case=case, pk=victim_id).select_related("case").first()
+        if valid_id(victim_id)
+        else None
+    )
+    if victim is None:
+        raise exceptions.NotFound("This case has no victim with that id.")
+    return victim
+
+
+_VICTIM_ID = [OpenApiParameter("victim_id", OpenApiTypes.INT, OpenApiParameter.PATH)]
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="victims_date_of_birth",
+        summary="Record a victim's date of birth",
+        description="Calls `victim_date_of_birth_set`: domestic abuse needs both people 16 or over (DA Act 2021 "
+        "s.1), so the case's time limits are recomputed. Null removes it (the safe s.127 limits apply).",
+        request=s.VictimBornInputSerializer,
+        tag=TAG,
+        status=200,
+        parameters=_VICTIM_ID,
+    )
+)
+class VictimBornView(CaseStepView):
+    input_serializer = s.VictimBornInputSerializer
+    success_status = 200
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
+        victim = _victim_in_path(case, kwargs["victim_id"])
+        return services.victim_date_of_birth_set(actor=request.user, victim=victim, **data)
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="victims_qualifying_report",
+        summary="Record a victim's first witness statement or video-recorded interview",
+        description="Calls `victim_qualifying_report_record` (CJA 1988 s.39A conditions A and B): only the "
+        "complainant's own report extends the time limit of a common assault against them. Only an earlier "
+        "report can replace one already recorded.",
+        request=s.VictimReportInputSerializer,
+        tag=TAG,
+        status=200,
+        parameters=_VICTIM_ID,
+    )
+)
+class VictimReportView(CaseStepView):
+    input_serializer = s.VictimReportInputSerializer
+    success_status = 200
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
+        victim = _victim_in_path(case, kwargs["victim_id"])
+        return services.victim_qualifying_report_record(actor=request.user, victim=victim, **data)
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="victims_relationship",
+        summary="Record how a victim and a suspect are related",
+        description="Calls `victim_relationship_set` (DA Act 2021 s.2: the categories of being personally "
+        "connected, or `not_connected`); the case's time limits are recomputed. Recording again replaces it.",
+        request=s.RelationshipInputSerializer,
+        tag=TAG,
+        status=200,
+        parameters=_VICTIM_ID,
+    )
+)
+class VictimRelationshipView(CaseStepView):
+    input_serializer = s.RelationshipInputSerializer
+    success_status = 200
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
+        victim = _victim_in_path(case, kwargs["victim_id"])
+        pk = data.pop("suspect")
+        suspect = case.suspects.filter(pk=pk).first() if valid_id(pk) else None
+        if suspect is None:
+            raise exceptions.ValidationError({"suspect": ["This case has no suspect with that id."]})
+        return services.victim_relationship_set(actor=request.user, victim=victim, suspect=suspect, **data)
 
 
 @extend_schema_view(
@@ -141,7 +225,10 @@ class OrdersView(CaseStepView):
         orders = (
             ProtectiveOrder.objects.filter(case=case)
             .order_by("considered_on", "pk")
-            .prefetch_related("breaches__new_case")
+            .prefetch_related(
+                "breaches__new_case",
+                Prefetch("requirements", queryset=DapoRequirement.objects.order_by("imposed_on", "pk")),
+            )
         )
         return Response(s.OrderSerializer(orders, many=True).data)
 
@@ -232,7 +319,46 @@ ORDER_STEPS = {
     "end": _order_step_view(
         "end", s.OrderEndInputSerializer, "order_end", "Record that it expired or was discharged"
     ),
+    "requirements": _order_step_view(
+        "requirements",
+        s.DapoRequirementInputSerializer,
+        "dapo_requirement_add",
+        "Record one of a DAPO's prohibitions or requirements",
+        status=201,
+    ),
+    "notified": _order_step_view(
+        "notified",
+        s.DapoNotifiedInputSerializer,
+        "dapo_notification_record",
+        "Record that the DAPO's respondent notified the police of name and address (s.41)",
+    ),
 }
+
+
+@extend_schema_view(
+    post=step_schema(
+        operation_id="orders_remove_requirement",
+        summary="Record a DAPO requirement removed by a variation",
+        description="Calls `dapo_requirement_remove`. The answer's `id` is the requirement.",
+        request=s.DapoRequirementRemoveInputSerializer,
+        tag=TAG,
+        status=200,
+        parameters=[ORDER_ID],
+    )
+)
+class DapoRequirementRemoveView(CaseStepView):
+    input_serializer = s.DapoRequirementRemoveInputSerializer
+    success_status = 200
+
+    def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
+        order = _order(case, kwargs["order_id"])
+        pk = data.pop("requirement")
+        requirement = DapoRequirement.objects.filter(order=order, pk=pk).first() if valid_id(pk) else None
+        if requirement is None:
+            raise exceptions.ValidationError({"requirement": ["This order has no requirement with that id."]})
+        return services.dapo_requirement_remove(
+            actor=request.user, order=order, requirement=requirement, **data
+        )
 
 
 @extend_schema_view(

@@ -20,10 +20,10 @@ from django.db import transaction
 
 from cases import ledger
 from cases.models import Case, Organisation, Role, User
-from cases.services import case_create, case_progress, case_record_police_outcome, case_restrict
+from cases.services import case_create, case_progress, case_record_police_outcome, case_restrict, offence_add
 from charging import services as charging
 from governance.models import PanelReview, ScrutinyPanel
-from victims.services import victim_add
+from victims.services import victim_add, victim_qualifying_report_record, victim_relationship_set
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - local run only, see module docstring
 FORCES = (
@@ -149,19 +149,45 @@ class Command(BaseCommand):
             committed = today - datetime.timedelta(
                 days=offence_days_ago if offence_days_ago is not None else days_ago
             )
+            report_days_ago = kw.pop("report_days_ago", None)
             case = case_create(
                 actor=oic,
                 urn=f"DEMO{code}{n:04d}",
                 reported_on=reported,
                 today=today,
                 offences=[{"offence_type": offence, "committed_on": committed}],
-                suspects=[{"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY)}],
+                suspects=[
+                    {
+                        "given_name": rng.choice(GIVEN),
+                        "family_name": rng.choice(FAMILY),
+                        "date_of_birth": datetime.date(rng.randint(1965, 2000), rng.randint(1, 12), 1),
+                    }
+                ],
                 risk_level=rng.choice(["standard", "medium", "high"]),
                 risk_tool=rng.choice(["dash", "dara"]),
                 summary="Invented demo case.",
                 **kw,
             )
-            victim_add(actor=oic, case=case, given_name=rng.choice(GIVEN), family_name=rng.choice(FAMILY))
+            victim = victim_add(
+                actor=oic,
+                case=case,
+                given_name=rng.choice(GIVEN),
+                family_name=rng.choice(FAMILY),
+                date_of_birth=datetime.date(rng.randint(1965, 2000), rng.randint(1, 12), 1),
+                today=today,
+            )
+            victim_relationship_set(
+                actor=oic, victim=victim, suspect=case.suspects.get(), relationship="intimate", today=today
+            )
+            if report_days_ago is not None:
+                victim_qualifying_report_record(
+                    actor=oic,
+                    victim=victim,
+                    on=today - datetime.timedelta(days=report_days_ago),
+                    kind="witness_statement",
+                    received_by=f"{oic.display_name}",
+                    today=today,
+                )
             return case
 
         legal_manager = users[f"{area_code}-legalmanager"]
@@ -227,13 +253,7 @@ class Command(BaseCommand):
         )
         # Charged, and at court.
         for at_court in (False, True):
-            case = new_case(
-                60,
-                "CJA88-39",
-                offence_days_ago=61,
-                first_qualifying_report_on=today - datetime.timedelta(days=60),
-                first_qualifying_report_kind="witness_statement",
-            )
+            case = new_case(60, "CJA88-39", offence_days_ago=61, report_days_ago=60)
             ref = refer(case, 40)
             charging.decision_record(
                 actor=prosecutor,
@@ -249,6 +269,30 @@ class Command(BaseCommand):
             )
             if at_court:
                 case_progress(actor=oic, case=case, to="at_court", on=today - datetime.timedelta(days=10))
+        # Two complainants, one suspect: the partner's signed statement extends only the limit of the assault on
+        # her (CJA 1988 s.39A); her adult son, assaulted the same evening, has made no statement, so his keeps the
+        # six-month limit (MCA 1980 s.127), within eight weeks.
+        case = new_case(20, "CJA88-39", offence_days_ago=140, report_days_ago=18)
+        son = victim_add(
+            actor=oic,
+            case=case,
+            given_name=rng.choice(GIVEN),
+            family_name=rng.choice(FAMILY),
+            date_of_birth=datetime.date(2001, 4, 1),
+            today=today,
+        )
+        suspect = case.suspects.get()
+        victim_relationship_set(actor=oic, victim=son, suspect=suspect, relationship="relatives", today=today)
+        offence_add(
+            actor=oic,
+            case=case,
+            offence_type="CJA88-39",
+            committed_on=today - datetime.timedelta(days=140),
+            complainant=son,
+            suspect=suspect,
+            particulars="Pushed the complainant's son against a wall.",
+            today=today,
+        )
         # No further action by CPS, and by police.
         case = new_case(50, "PHA97-4")
         ref = refer(case, 30)
