@@ -8,14 +8,17 @@ API or included in a CSV export, and every search and export of the log itself. 
 data is shown, so a read that cannot be logged fails. Rows are append-only: a PostgreSQL trigger refuses UPDATE
 and DELETE, from the application, the admin and psql alike.
 
-Views call ``record_case_read(request, case, what)`` (one case) or ``record_many(request, cases, what)`` (a list
-or an export); both record restricted cases only, so they can be called for every case.
+Views call ``record_case_read(request, case, what)`` (one case), ``record_many(request, cases, what)`` (an export:
+one row per restricted case) or ``record_listed(request, rows)`` (a page of a list or a dashboard: one row per page
+and user); all record restricted cases only, so they can be called for every case.
 """
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +137,70 @@ def record_case_read(request: Any, case: Case, what: str, *, purpose: str = "") 
     return row
 
 
+def _loaded_case(row: Any) -> Case | None:
+    """The case a row belongs to when it is already in memory: the row itself, or its ``case``, its ``plan``'s or
+    its ``referral``'s case fetched with it (``select_related``). None otherwise; never runs a query."""
+    if isinstance(row, Case):
+        return row
+    state = getattr(row, "_state", None)
+    for name in ("case", "plan", "referral"):
+        related = state.fields_cache.get(name) if state is not None else None
+        if related is not None:
+            return _loaded_case(related)
+    return None
+
+
+LISTED_PREFIX = "Listed"
+
+
+def _listed_description(urns: list[str]) -> str:
+    """``Listed 3 restricted cases: A, B, C`` (as many URNs as 300 characters hold, then "and N more")."""
+    head = f"{LISTED_PREFIX} {len(urns)} restricted case{'s' if len(urns) != 1 else ''}: "
+    shown: list[str] = []
+    for i, urn in enumerate(urns):
+        if len(head) + len(", ".join([*shown, urn])) > 300 - len(" and 9999 more"):
+            return head + ", ".join(shown) + f" and {len(urns) - i} more"
+        shown.append(urn)
+    return head + ", ".join(shown)
+
+
+def record_listed(
+    request: Any, rows: Iterable[Any], what: str = AccessLogWhat.CASE_LISTED
+) -> AccessLog | None:
+    """Log that ``request.user`` was shown a page (a list, a dashboard, a page of the API list) with restricted
+    cases on it: **one row per page and user**, naming every restricted case on the page, and nothing when there
+    is none. ``rows`` are what the page shows, already loaded: cases, or rows fetched with their case (clocks,
+    submissions, actions), so this costs no query but the insert; rows whose case was not fetched with them cost
+    one query for all of them. The row's ``case`` is the case when the page shows one restricted case; with more,
+    it is empty and the description lists them (the auditor's search by URN finds both). Call it before the
+    page is sent."""
+    restricted: dict[int, str] = {}
+    missing: set[int] = set()
+    for row in rows:
+        case = _loaded_case(row)
+        if case is None:
+            missing.add(row.case_id)  # a row with no case to follow is a programming error: the page fails
+        elif case.restricted:
+            restricted[case.pk] = case.urn
+    missing -= restricted.keys()
+    if missing:
+        restricted.update(Case.objects.filter(pk__in=missing, restricted=True).values_list("pk", "urn"))
+    if not restricted:
+        return None
+    pks = sorted(restricted)
+    keys = ",".join(str(pk) for pk in pks)
+    row = AccessLog(
+        what=AccessLogWhat(what),
+        object_model="cases.case",
+        object_pk=keys if len(keys) <= 40 else "",
+        description=_listed_description([restricted[pk] for pk in pks]),
+        case_id=pks[0] if len(pks) == 1 else None,
+        **_where(request),
+    )
+    row.save(force_insert=True)
+    return row
+
+
 def _case_path(model: type[models.Model]) -> str:
     """The lookup from a row to its case: "" for a case, else through ``case``, ``plan`` or ``referral``."""
     if issubclass(model, Case):
@@ -173,6 +240,38 @@ def record_many(
     where = _where(request)
     AccessLog.objects.bulk_create([_case_row(c, what, where, purpose) for c in found])
     return len(found)
+
+
+security_log = logging.getLogger("jjp.security")
+
+
+def record_refused(request: Any, *, what: str, case: Case | None, object_model: str, object_pk: str) -> None:
+    """Log a refused attempt to read personal data (e.g. a victim's confidential address asked for by a role that
+    may not see it): who, what, which case, when, from where, as one line of the ``jjp.security`` logger, which
+    production ships to the log store. Not yet a row of this log or of the victims' address log: both keep their
+    kinds in a database check constraint, so a "refused" kind needs a migration (docs/security.md, "Second
+    round")."""
+    where = _where(request)
+    security_log.warning(
+        "refused: %s by %s (id %s) of %s #%s, case %s, from %s (forwarded for %r), path %s, client %r",
+        what,
+        getattr(where["actor"], "username", ""),
+        getattr(where["actor"], "pk", None),
+        object_model,
+        object_pk,
+        case.urn if case is not None else "-",
+        where["ip"],
+        where["forwarded_for"],
+        where["path"],
+        where["api_client"],
+        extra={
+            "jjp_refused": what,
+            "jjp_actor_id": getattr(where["actor"], "pk", None),
+            "jjp_case_id": case.pk if case is not None else None,
+            "jjp_object": f"{object_model}:{object_pk}",
+            "jjp_ip": where["ip"],
+        },
+    )
 
 
 def record(
@@ -244,11 +343,18 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _filtered(qs: QuerySet[Any], query: LogQuery) -> QuerySet[Any]:
+def _listed_urn_q(urn: str) -> Q:
+    """Pages that listed several restricted cases (no ``case`` on the row) with this URN among them."""
+    pattern = rf"^{LISTED_PREFIX} [0-9]+ restricted cases?: (.*, )?{re.escape(urn)}(,| and [0-9]+ more|$)"
+    return Q(case__isnull=True, what=AccessLogWhat.CASE_LISTED, description__iregex=pattern)
+
+
+def _filtered(qs: QuerySet[Any], query: LogQuery, *, listed: bool = False) -> QuerySet[Any]:
     if query.username:
         qs = qs.filter(actor__username__iexact=query.username.strip())
     if query.urn:
-        qs = qs.filter(case__urn__iexact=query.urn.strip())
+        urn_q = Q(case__urn__iexact=query.urn.strip())
+        qs = qs.filter(urn_q | _listed_urn_q(query.urn.strip()) if listed else urn_q)
     if query.date_from:
         qs = qs.filter(at__gte=_day_start(query.date_from))
     if query.date_to:
@@ -296,6 +402,15 @@ def _entry_columns(source: str, **specific: Any) -> dict[str, Any]:
     }
 
 
+def _organisation_part(auditor: Any, visible: QuerySet[Any]) -> Q:
+    """An administrator's part of the read log: reads of the cases they can see, and the searches of their
+    organisation's staff. Not a page that listed several restricted cases (its row names no one case): its
+    description names cases the administrator may not be named on."""
+    return Q(case__in=visible) | (
+        Q(case__isnull=True, actor__organisation=auditor.organisation_id) & ~Q(what=AccessLogWhat.CASE_LISTED)
+    )
+
+
 def log_entries(auditor: Any, query: LogQuery) -> QuerySet[Any]:
     """The read log and the confidential address log as one list of dicts (``ENTRY_COLUMNS``), newest first:
     a SQL UNION ALL, so the database pages it. Scoped: everything for system operators and holders of
@@ -310,11 +425,9 @@ def log_entries(auditor: Any, query: LogQuery) -> QuerySet[Any]:
     everything = _sees_everything(auditor)
     visible = Case.objects.visible_to(auditor).values("pk")
     if query.source in ("", SOURCE_CASE):
-        reads = _filtered(AccessLog.objects.all(), query)
+        reads = _filtered(AccessLog.objects.all(), query, listed=True)
         if not everything:
-            reads = reads.filter(
-                Q(case__in=visible) | Q(case__isnull=True, actor__organisation=auditor.organisation_id)
-            )
+            reads = reads.filter(_organisation_part(auditor, visible))
         columns = _entry_columns(
             SOURCE_CASE,
             e_description=F("description"),
@@ -377,5 +490,4 @@ class AccessLogAdmin(ReadOnlyAdmin):
             return qs
         if not can_audit(user):
             return qs.none()
-        visible = Case.objects.visible_to(user).values("pk")
-        return qs.filter(Q(case__in=visible) | Q(case__isnull=True, actor__organisation=user.organisation_id))
+        return qs.filter(_organisation_part(user, Case.objects.visible_to(user).values("pk")))

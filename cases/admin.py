@@ -192,3 +192,4 @@ from .api import admin as _api_admin  # noqa: E402, F401  (API clients, webhook 
 from .access_log import AccessLog, AccessLogAdmin  # noqa: E402  (read-only: the read log)
 
 admin.site.register(AccessLog, AccessLogAdmin)
+from . import signin_admin  # noqa: E402, F401  (django-axes' sign-in records, read-only)

@@ -57,6 +57,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     today = ledger.london_today()
     # Keys with underscores, so that templates can name them (sections.victim_updates).
     pages = [dashboards.section_page(s, request.user, today) for s in board.sections]
+    access_log.record_listed(request, (row for p in pages for row in p.rows))
     return render(
         request,
         "dashboards/board.html",
@@ -88,6 +89,7 @@ def dashboard_section(request: HttpRequest, slug: str, section: str) -> HttpResp
     page = dashboards.section_page(part, request.user, today, number=number)
     if number > 1 and not page.rows:
         raise Http404("There is no such page of this list.")
+    access_log.record_listed(request, page.rows)
     return render(
         request,
         "dashboards/section.html",
@@ -146,6 +148,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for case in page.object_list:
         dashboards.badges_set(case.open_clocks, today)
+    access_log.record_listed(request, page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

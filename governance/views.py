@@ -423,8 +423,8 @@ def _stored_report(user: Any, start: datetime.date, end: datetime.date) -> metri
 def visible_report(request: HttpRequest) -> metrics.Report:
     params = {k: v for k, v in request.GET.items() if k in ("start", "end")}
     start, end, errors = performance_period(params)
-    if errors is not None:
-        raise ValidationError(errors.errors.as_text())
+    if errors is not None:  # each message under its parameter (the API names the field)
+        raise ValidationError({name: list(messages) for name, messages in errors.errors.items()})
     return _stored_report(request.user, start, end)
 
 

@@ -12,6 +12,26 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 log = logging.getLogger(__name__)
 
 
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` and ``Pragma: no-cache`` on every answer to a signed-in user and on every API
+    answer, so that no browser, proxy or shared computer keeps a copy of a page with case data (a victim's
+    details, an export). A view that sets its own ``Cache-Control`` keeps it (the calendar feed, ``never_cache``
+    pages), and so do static files (WhiteNoise sets theirs; no user is attached to those requests)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.has_header("Cache-Control"):
+            return response
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            response["Cache-Control"] = "no-store"
+            response["Pragma"] = "no-cache"
+        return response
+
+
 class DatabaseUnavailableMiddleware:
     """While PostgreSQL is down or restarting, answer 503 with a Retry-After (JSON for the API) instead of a 500,
     and drop the broken connection so the next request reconnects by itself."""

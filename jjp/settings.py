@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "jjp.middleware.NoStoreMiddleware",  # outside the rest: sees every answer as it leaves (docs/security.md)
     "jjp.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -252,6 +253,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "cases.api.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["cases.api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_THROTTLE_RATES": {"jjp_read": "600/min", "jjp_write": "120/min", "jjp_bulk": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
@@ -329,6 +331,24 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]  # "no ip_address in the lockout paramete
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "jjp.auth_views.lockout_response"  # the lockout page, 429
 AXES_VERBOSE = False
+# The sign-in records are read-only in the admin (cases/signin_admin.py registers them instead of django-axes), and
+# every failed sign-in is kept in the failure log, also after a lockout is lifted. Past this many rows for one
+# username (a flood), django-axes drops the oldest.
+AXES_ENABLE_ADMIN = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = env.int("JJP_SIGNIN_FAILURE_LOG_PER_USER", default=100_000)
+
+# API bearer tokens have no username to lock, so failed token checks are throttled per client address instead
+# (cases/api/throttling.py): past JJP_API_AUTH_FAILURES failures within the window, every bearer request from the
+# address gets 429 with Retry-After, before its token is looked up, until the oldest failure leaves the window.
+JJP_API_AUTH_FAILURES = env.int("JJP_API_AUTH_FAILURES", default=10)
+JJP_API_AUTH_FAILURE_WINDOW_SECONDS = env.int("JJP_API_AUTH_FAILURE_WINDOW_SECONDS", default=600)
+
+# Bad input to the API (cases/api/parsers.py, cases/api/base.py): a JSON body nested deeper than this is refused
+# with 400 before it is decoded (the decoder would recurse until RecursionError); a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB) is refused with 413.
+JJP_API_MAX_JSON_DEPTH = env.int("JJP_API_MAX_JSON_DEPTH", default=64)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("JJP_MAX_BODY_BYTES", default=2_621_440)
 
 # Sessions end after JJP_SESSION_IDLE_MINUTES without a request (each request pushes the expiry on), and when the
 # browser closes.

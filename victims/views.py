@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cases import access_log
 from cases.models import Case
 
 from . import language, selectors, services
@@ -103,10 +104,25 @@ def _apply_errors(form: ActionForm, exc: ValidationError) -> None:
 def victim_address(request: HttpRequest, victim_pk: int) -> HttpResponse:
     """The confidential address: a 404 outside the access gate, a 403 for anyone who may see the case but not the
     address (CPS, scrutiny panels); for the rest, revealed on a POST and logged each time."""
-    victim = get_object_or_404(
-        Victim.objects.visible_to(request.user).without_address().select_related("case"), pk=victim_pk
-    )
+    victims = Victim.objects.visible_to(request.user).without_address().select_related("case")
+    victim = victims.filter(pk=victim_pk).first()
+    if victim is None:  # outside the access gate, or no such victim: logged as refused, answered as not found
+        access_log.record_refused(
+            request,
+            what="confidential address",
+            case=None,
+            object_model="victims.victim",
+            object_pk=str(victim_pk),
+        )
+        raise Http404("No such victim among the cases you can see.")
     if not selectors.can_view_address(request.user, victim.case):
+        access_log.record_refused(
+            request,
+            what="confidential address",
+            case=victim.case,
+            object_model="victims.victim",
+            object_pk=str(victim.pk),
+        )
         raise PermissionDenied(
             "Only the officer in charge, police supervisors and victim liaison of the force see this."
         )

@@ -8,11 +8,13 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from . import clients
+from . import clients, throttling
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
-    """A force system's token. Unknown, expired and revoked tokens are refused with 401."""
+    """A force system's token. Unknown, expired and revoked tokens are refused with 401; after too many such
+    failures from one client address, every bearer request from it is refused with 429 for a while, before its
+    token is looked up (``throttling.auth_failure_wait``)."""
 
     keyword = "Bearer"
 
@@ -20,6 +22,18 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
+        wait = throttling.auth_failure_wait(request)
+        if wait is not None:
+            raise exceptions.Throttled(
+                wait=wait, detail="Too many failed token checks from your address; nothing was checked."
+            )
+        try:
+            return self._check(parts)
+        except exceptions.AuthenticationFailed:
+            throttling.auth_failure_record(request)
+            raise
+
+    def _check(self, parts: list[bytes]) -> tuple[Any, Any]:
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Send the header as 'Authorization: Bearer <token>'.")
         try:

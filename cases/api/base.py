@@ -8,12 +8,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,8 +24,9 @@ from cases import ledger
 from cases.models import Case
 
 from .authentication import BearerTokenAuthentication
-from .errors import ErrorSerializer, PreconditionFailed, api_exception_handler
+from .errors import ErrorSerializer, PayloadTooLarge, PreconditionFailed, api_exception_handler
 from .fields import URN_RE, normalise_urn
+from .parsers import DepthLimitedJSONParser
 from .permissions import ClientScopePermission
 from .queries import case_for_representation
 from .serializers import CaseSerializer, StepResultSerializer, etag_for
@@ -48,15 +49,32 @@ def snapshot() -> Iterator[None]:
         yield
 
 
+def refuse_oversized(request: Request) -> None:
+    """413 for a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, from its Content-Length, before anything else (even
+    authentication) happens. Django's own check, when the body is read, raises ``RequestDataTooBig``, which the
+    error handler turns into the same 413."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None and length > limit:
+        raise PayloadTooLarge()
+
+
 class ApiMixin:
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, ClientScopePermission]
     throttle_classes = [ReadThrottle, WriteThrottle]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [DepthLimitedJSONParser]  # refuses deeply nested bodies before decoding them
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        refuse_oversized(request)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
 
 class ApiView(ApiMixin, APIView):
@@ -145,6 +163,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such case among those the caller may see.",
     409: "Not allowed at the case's current stage.",
     412: "If-Match names a version that is no longer current; `current` is the case as it now is.",
+    413: "The body is larger than the API accepts.",
     429: "Too many requests; see Retry-After.",
 }
 
@@ -164,7 +183,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 READ_ERRORS = (400, 401, 404, 429)
-WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 429)
 
 ETAG_HEADER = OpenApiParameter(
     "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Version of the case.", response=[200, 201]

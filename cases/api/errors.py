@@ -12,6 +12,7 @@ already field paths (``offences[0].committed_on``); serializer errors are flatte
 | 404 | no such case among those the caller may see (another force's case is a 404, never a 403) |
 | 409 | the step is not allowed at the case's current stage (``TransitionError``) or conflicts with stored data |
 | 412 | ``If-Match`` names a version that is no longer current (the body carries the current one) |
+| 413 | the body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` |
 | 429 | too many requests (``Retry-After`` says when to try again) |
 """
 
@@ -21,7 +22,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404
@@ -65,6 +68,20 @@ class PreconditionFailed(exceptions.APIException):
         super().__init__(detail)
         self.current = current
         self.etag = etag
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: refused before it is read."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        size = f" ({limit:,} bytes)" if limit else ""
+        super().__init__(
+            f"The request body is larger than this API accepts{size}; for many cases, send several bulk requests."
+        )
 
 
 def error(message: str, field: str | None = None) -> dict[str, Any]:
@@ -118,6 +135,8 @@ def service_errors(
 
 def to_api_exception(exc: Exception) -> exceptions.APIException | None:
     """Translate the exceptions services and the database raise into API exceptions (None: not ours)."""
+    if isinstance(exc, RequestDataTooBig):  # Django's check, when the body is read
+        return PayloadTooLarge()
     if isinstance(exc, TransitionError):
         return Conflict(detail=" ".join(exc.messages))
     if isinstance(exc, DjangoValidationError):

@@ -14,19 +14,19 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from cases.api.base import ApiView, error_responses
+from cases.api.errors import ErrorSerializer, error, to_api_exception
 
 from .. import views
 
 
-class MetricsView(APIView):
+class MetricsView(ApiView):
     """Joint police-CPS performance figures for each force and CPS Area by month, pilot sites against the rest,
-    and England and Wales (SQL aggregates; no case-level data)."""
-
-    permission_classes = [IsAuthenticated]
+    and England and Wales (SQL aggregates; no case-level data). An API endpoint like the others: the same
+    authentication, rate limits and error shape."""
 
     @extend_schema(
         operation_id="metrics_list",
@@ -36,12 +36,11 @@ class MetricsView(APIView):
         ],
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="The figures: period, metrics and rows."),
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="The period is malformed."),
-            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed in."),
-            403: OpenApiResponse(OpenApiTypes.OBJECT, description="Not allowed to see performance figures."),
+            **error_responses(400, 401),
+            403: OpenApiResponse(ErrorSerializer, description="Not allowed to see performance figures."),
+            **error_responses(429),
             503: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="The figures are being prepared for the first time; retry later.",
+                ErrorSerializer, description="The figures are being prepared for the first time; retry later."
             ),
         },
     )
@@ -53,8 +52,8 @@ class MetricsView(APIView):
         try:
             report = views.visible_report(request._request)
         except ValidationError as exc:
-            return Response({"detail": " ".join(exc.messages)}, status=400)
+            raise to_api_exception(exc) from exc  # 400, each message under its parameter (start, end)
         except views.FiguresNotReady:
-            return Response({"detail": views.PREPARING}, status=503, headers={"Retry-After": "60"})
+            return Response({"errors": [error(views.PREPARING)]}, status=503, headers={"Retry-After": "60"})
         data: dict[str, Any] = views.report_as_json(report)
         return Response(data)

@@ -218,3 +218,49 @@ def test_a_panel_member_sees_no_cases_through_the_api(client, area_a, case_a):
     member = UserFactory(organisation=area_a, roles=[Role.PANEL_MEMBER])
     client.force_login(member)
     assert client.get(LIST).json()["results"] == []
+
+
+def test_failed_token_checks_are_throttled_per_client_address(client_a, settings):
+    """Before: 40 unknown tokens in a row all got 401. Now the 11th failure from an address within 10 minutes,
+    and every bearer request from it after that (a good token too: it is not even looked up), get 429 with
+    Retry-After in the error shape, until the oldest failure is 10 minutes old; other addresses are unaffected."""
+    assert (settings.JJP_API_AUTH_FAILURES, settings.JJP_API_AUTH_FAILURE_WINDOW_SECONDS) == (10, 600)
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        guesser = Api("jjp_00000000_" + "x" * 43, REMOTE_ADDR="198.51.100.7")
+        codes = []
+        for _ in range(40):
+            codes.append(guesser.get(LIST).status_code)
+            clock.shift(datetime.timedelta(seconds=1))
+        assert codes == [401] * 10 + [429] * 30
+        refused = guesser.get(LIST)
+        assert refused.status_code == 429 and refused["Retry-After"] == str(600 - 40)
+        assert refused.json() == {
+            "errors": [
+                {
+                    "field": None,
+                    "message": "Too many failed token checks from your address; nothing was checked. "
+                    "Expected available in 560 seconds.",
+                }
+            ]
+        }
+        assert Api(client_a[1], REMOTE_ADDR="198.51.100.7").get(LIST).status_code == 429
+        assert Api(client_a[1], REMOTE_ADDR="198.51.100.8").get(LIST).status_code == 200
+        assert Api("jjp_00000000_" + "y" * 43, REMOTE_ADDR="198.51.100.8").get(LIST).status_code == 401
+        clock.shift(
+            datetime.timedelta(seconds=560)
+        )  # as Retry-After said: the first failure has left the window
+        assert Api(client_a[1], REMOTE_ADDR="198.51.100.7").get(LIST).status_code == 200
+        assert guesser.get(LIST).status_code == 401  # one more guess, then refused again
+        assert guesser.get(LIST).status_code == 429
+
+
+def test_revoked_and_malformed_tokens_count_as_failures_and_the_limit_is_a_setting(client_a, settings):
+    settings.JJP_API_AUTH_FAILURES = 2
+    api_client_revoke(client=client_a[0])
+    assert Api(client_a[1]).get(LIST).status_code == 401
+    malformed = Api()
+    malformed.credentials(HTTP_AUTHORIZATION="Bearer two parts")
+    assert malformed.get(LIST).status_code == 401
+    assert Api(client_a[1]).get(LIST).status_code == 429
+    assert Api().get(LIST).status_code == 401, "no token at all is not a failed check, and is not throttled"

@@ -354,7 +354,7 @@ def test_a_fresh_install_with_many_cases_says_the_figures_are_being_prepared(
     csv = client.get(reverse("governance:performance_csv"), PERIOD)
     assert csv.status_code == 503 and csv["Retry-After"] == "60"
     api = client.get("/api/v1/metrics/", PERIOD)
-    assert api.status_code == 503 and "being prepared" in api.json()["detail"]
+    assert api.status_code == 503 and "being prepared" in api.json()["errors"][0]["message"]
     assert queued == [{"full": True}]  # queued once, not once per view
     assert not PerformanceRefresh.objects.exists()
     tasks.refresh_performance_figures(full=True)  # the worker

@@ -323,3 +323,43 @@ def test_idle_limit_is_a_setting(client, settings, user, clock):
     assert signed_in(client)
     clock.shift(datetime.timedelta(minutes=11))
     assert not signed_in(client)
+
+
+def test_the_sign_in_records_are_read_only_in_the_admin_and_kept_when_a_lockout_is_lifted(
+    client, user, clock, django_user_model
+):
+    """Before: django-axes' own admin pages let a superuser edit and delete the attempts and both logs."""
+    from axes.models import AccessAttempt, AccessFailureLog
+    from axes.models import AccessLog as SignInLog
+    from django.contrib import admin
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    from cases import signin_admin
+
+    for _ in range(5):
+        sign_in(client, user.username, "wrong-password-123")
+    operator = django_user_model.objects.create_superuser("operator", "op@example.invalid", PASSWORD)
+    request = RequestFactory().get("/admin/")
+    request.user = operator
+    for model in (AccessAttempt, SignInLog, AccessFailureLog):
+        model_admin = admin.site._registry[model]
+        assert model_admin.__class__.__module__ == "cases.signin_admin"
+        assert not model_admin.has_add_permission(request)
+        assert not model_admin.has_change_permission(request, None)
+        assert not model_admin.has_delete_permission(request, None)
+        assert "delete_selected" not in model_admin.get_actions(request)
+    assert AccessAttempt.objects.get(username=user.username).failures_since_start == 5
+    assert AccessFailureLog.objects.filter(username=user.username).count() == 5
+    # Lifting the lockout clears the count (the user can sign in again) and keeps every failure in the log.
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    attempts = admin.site._registry[AccessAttempt]
+    assert isinstance(attempts, signin_admin.SignInAttemptAdmin)
+    attempts.lift_lockout(request, AccessAttempt.objects.filter(username=user.username))
+    assert not AccessAttempt.objects.exists()
+    assert AccessFailureLog.objects.filter(username=user.username).count() == 5
+    assert sign_in(client, user.username).status_code == 302, "no longer locked: on to the code step"
+    # Someone who may not change users is not offered the action.
+    request.user = UserFactory(organisation=user.organisation, roles=[Role.ADMINISTRATOR], username="adm")
+    assert "lift_lockout" not in attempts.get_actions(request)
