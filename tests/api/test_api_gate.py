@@ -45,6 +45,9 @@ REQUESTS: dict[tuple[str, str], dict] = {
     },
     ("post", "/api/v1/cases/{urn}/actions/{action_id}/"): {"status": "completed", "on": DAY},
     ("post", "/api/v1/cases/{urn}/charges/"): {"charged_on": DAY},
+    ("post", "/api/v1/cases/{urn}/early-advice/"): {"requested_on": DAY, "question": "q"},
+    ("post", "/api/v1/cases/{urn}/early-advice/advice/"): {"given_on": DAY, "advice": "a"},
+    ("post", "/api/v1/cases/{urn}/action-plans/{plan_pk}/amendments/"): {"on": DAY, "reason": "r"},
     ("get", "/api/v1/cases/{urn}/victims/"): {},
     ("post", "/api/v1/cases/{urn}/victims/"): {"given_name": "A", "family_name": "B"},
     ("post", "/api/v1/cases/{urn}/victims/{victim_id}/contacts/"): {
@@ -110,6 +113,7 @@ def world(oic_a, prosecutor_a):
     return {
         "urn": case.urn,
         "action_id": plan.actions.get().pk,
+        "plan_pk": plan.pk,
         "victim_id": victim.pk,
         "order_id": order.pk,
     }

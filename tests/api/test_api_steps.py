@@ -93,6 +93,15 @@ def test_the_charging_workflow_end_to_end(api_a, cps, case):
         "decided_on": "2026-03-02",
         "reasons": "Full Code Test met.",
         "evidence_led_viable": None,
+        "offences": [
+            {
+                "offence": decided["case"]["offences"][0]["id"],
+                "suspect": "Test Suspect",
+                "outcome": "charge",
+                "code_test_failed": "",
+                "reasons": "",
+            }
+        ],
     }
     assert any(c["kind"] == "charge" and c["stopped_on"] is None for c in decided["case"]["clocks"])
 
