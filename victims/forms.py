@@ -17,6 +17,7 @@ from .models import (
     IN_FORCE_STATUSES,
     NOTICE_KINDS,
     WAS_IN_FORCE_STATUSES,
+    DapoRequirement,
     OperationEncompassNotification,
     ProsecutionPosition,
     ProtectiveOrder,
@@ -300,9 +301,26 @@ class OrderGrantForm(_OrderStep):
     slug, title, service = "order-grant", "Record an order granted", "order_grant"
     statuses = (Status.APPLIED,)
     on = forms.DateField(widget=DateInput, label="Granted on")
-    expires_on = forms.DateField(widget=DateInput, required=False, label="Ends on")
+    expires_on = forms.DateField(
+        widget=DateInput,
+        required=False,
+        label="Ends on",
+        help_text="Its last day in force. A DVPO lasts 14 to 28 days beginning with the day it is made.",
+    )
     conditions = forms.CharField(widget=_text(), required=False)
     victim_views = forms.CharField(widget=_text(), required=False, label="The victim's views")
+    notification_exempt_reason = forms.CharField(
+        widget=_text(),
+        required=False,
+        label="DAPO only: why the notification requirements do not apply (DA Act 2021 s.41(8))",
+        help_text="Leave empty when they apply: the respondent must notify the police of their name(s) and home "
+        "address within 3 days beginning with the day the order is made.",
+    )
+    notification_further = forms.CharField(
+        widget=_text(),
+        required=False,
+        label="DAPO only: further notification requirements the court imposed (s.41(7))",
+    )
 
 
 class OrderRefuseForm(_OrderStep):
@@ -320,6 +338,77 @@ class OrderVaryForm(_OrderStep):
     expires_on = forms.DateField(widget=DateInput, required=False, label="Ends on")
     reason = forms.CharField(widget=_text())
     victim_views = forms.CharField(widget=_text(), required=False, label="The victim's views")
+
+
+class DapoRequirementForm(_OrderStep):
+    slug, title, service = "dapo-requirement", "Record a DAPO requirement", "dapo_requirement_add"
+    statuses = IN_FORCE_STATUSES
+    kinds = (ProtectiveOrder.Kind.DAPO,)
+    kind = forms.ChoiceField(choices=DapoRequirement.Kind.choices)
+    text = forms.CharField(widget=_text(), label="The requirement, as the order words it")
+    supervisor = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Who supervises compliance",
+        help_text="Required for a requirement to do something (DA Act 2021 s.36(2)).",
+    )
+    imposed_on = forms.DateField(widget=DateInput, label="Imposed on (the grant or a variation)")
+    ends_on = forms.DateField(
+        widget=DateInput, required=False, label="Its last day, if it ends before the order"
+    )
+
+
+class DapoRequirementRemoveForm(ActionForm):
+    slug, title, perm, group = (
+        "dapo-requirement-remove",
+        "Record a DAPO requirement removed by a variation",
+        "victims.manage_order",
+        "orders",
+    )
+    requirement = forms.ModelChoiceField(queryset=DapoRequirement.objects.none())
+    on = forms.DateField(widget=DateInput, label="Removed on")
+    reason = forms.CharField(widget=_text())
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        self.fields["requirement"].queryset = DapoRequirement.objects.filter(
+            order__case=case, order__status__in=IN_FORCE_STATUSES, removed_on__isnull=True
+        ).select_related("order")
+
+    def available(self) -> bool:
+        return self.fields["requirement"].queryset.exists()
+
+    def run(self, actor: User, request: Any) -> Any:
+        requirement = self.cleaned_data["requirement"]
+        return services.dapo_requirement_remove(
+            actor=actor,
+            order=requirement.order,
+            requirement=requirement,
+            on=self.cleaned_data["on"],
+            reason=self.cleaned_data["reason"],
+        )
+
+
+class DapoNotifiedForm(_OrderStep):
+    slug, title, service = (
+        "dapo-notified",
+        "Record the DAPO notification of name and address (s.41)",
+        "dapo_notification_record",
+    )
+    statuses = WAS_IN_FORCE_STATUSES
+    kinds = (ProtectiveOrder.Kind.DAPO,)
+    notified_on = forms.DateField(widget=DateInput, label="The respondent notified the police on")
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        self.fields["order"].queryset = self.fields["order"].queryset.filter(
+            notification_applies=True, notified_on__isnull=True
+        )
+
+    @classmethod
+    def allowed(cls, user: Any, case: Case) -> bool:
+        org = getattr(user, "organisation", None)
+        return super().allowed(user, case) and org is not None and org.is_force
 
 
 class OrderEndForm(_OrderStep):
@@ -394,6 +483,9 @@ ACTIONS: dict[str, type[ActionForm]] = {
         OrderGrantForm,
         OrderRefuseForm,
         OrderVaryForm,
+        DapoRequirementForm,
+        DapoRequirementRemoveForm,
+        DapoNotifiedForm,
         OrderEndForm,
         BailConditionsForm,
         BreachForm,

@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import rules
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
+from cases import ledger
 from cases.models import Case, Clock
 
+from . import order_rules
 from .models import (
     Breach,
+    DapoRequirement,
     LanguageFinding,
     OperationEncompassNotification,
     ProsecutionPosition,
@@ -215,13 +218,21 @@ def withdrawal_counts(
 
 
 def orders_for_case(case: Case) -> QuerySet[ProtectiveOrder]:
-    """The case's orders, each with its clocks (``clock_list``) and breaches."""
+    """The case's orders, each with its clocks (``clock_list``), breaches and DAPO requirements
+    (``requirement_list``, in force first)."""
     return (
         ProtectiveOrder.objects.filter(case=case)
         .select_related("victim", "respondent", "notice")
         .prefetch_related(
             Prefetch("clocks", queryset=Clock.objects.order_by("stopped_on", "due_on"), to_attr="clock_list"),
             Prefetch("breaches", queryset=Breach.objects.select_related("new_case").order_by("occurred_on")),
+            Prefetch(
+                "requirements",
+                queryset=DapoRequirement.objects.order_by(
+                    F("removed_on").asc(nulls_first=True), "imposed_on", "pk"
+                ),
+                to_attr="requirement_list",
+            ),
         )
         .defer("victim__confidential_address")
         .order_by("considered_on", "pk")
@@ -357,6 +368,12 @@ def case_safeguarding(case: Case, user: Any) -> CaseSafeguarding:
     """The safeguarding summary of a case the user reached through ``Case.objects.visible_to``."""
     victims = list(victims_for_case(case))
     orders = list(orders_for_case(case))
+    today = ledger.london_today()
+    for order in orders:
+        # DA Act 2021 s.41(2): where the DAPO respondent's notification of name and address stands today.
+        order.notification_state = order_rules.notification_state(
+            due_on=order.notification_due_on, notified_on=order.notified_on, today=today
+        )
     return CaseSafeguarding(
         victims=[
             VictimSummary(v, latest_position(v), early_withdrawal(v), outstanding_duties(v)) for v in victims

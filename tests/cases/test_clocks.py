@@ -829,3 +829,34 @@ def test_module_imports_only_stdlib_and_holidays() -> None:
             imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names)
     assert third_party <= {"holidays", "dateutil"}, third_party
+
+
+# --------------------------------------------------------------------------------------------------
+# DVPO duration (Crime and Security Act 2010 s.28(10))
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("made_on", "earliest", "latest"),
+    [
+        (D(2026, 6, 1), D(2026, 6, 14), D(2026, 6, 28)),
+        # Across the end of a 28-day February.
+        (D(2026, 2, 20), D(2026, 3, 5), D(2026, 3, 19)),
+        # Across the end of a leap-year February (29 Feb 2028 is counted).
+        (D(2028, 2, 20), D(2028, 3, 4), D(2028, 3, 18)),
+        # Across the year end.
+        (D(2026, 12, 25), D(2027, 1, 7), D(2027, 1, 21)),
+    ],
+    ids=["1-jun-2026", "month-end-2026", "leap-year-2028", "year-end"],
+)
+def test_dvpo_end_bounds_worked_examples(made_on: date, earliest: date, latest: date) -> None:
+    assert clocks.dvpo_end_bounds(made_on) == (earliest, latest)
+
+
+def test_dvpo_end_bounds_follow_the_rules_and_check_their_input() -> None:
+    rules = ClockRules(dvpo_min_days=7, dvpo_max_days=10)
+    assert clocks.dvpo_end_bounds(D(2026, 6, 1), rules=rules) == (D(2026, 6, 7), D(2026, 6, 10))
+    with pytest.raises(TypeError):
+        clocks.dvpo_end_bounds(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a period"):
+        clocks.dvpo_end_bounds(D(2026, 6, 1), rules=ClockRules(dvpo_min_days=28, dvpo_max_days=14))

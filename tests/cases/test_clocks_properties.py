@@ -262,3 +262,24 @@ def test_dapn_counts_exactly_48_hours_outside_disregarded_days(served: datetime)
 def test_london_today_is_the_london_wall_date(now: datetime) -> None:
     assert london_today(now) == now.astimezone(LONDON).date()
     assert london_today(now.astimezone(UTC)) == london_today(now)
+
+
+@clock_settings
+@given(made_on=dates)
+def test_dvpo_bounds_are_the_last_days_of_periods_of_14_and_28_days_beginning_with_the_made_day(
+    made_on: date,
+) -> None:
+    from cases.clocks import dvpo_end_bounds
+
+    earliest, latest = dvpo_end_bounds(made_on, rules=RULES)
+
+    def days_in_force(last_day: date) -> int:
+        """Count the calendar days from the day it is made to its last day, both included."""
+        n, day = 0, made_on
+        while day <= last_day:
+            n, day = n + 1, day + timedelta(days=1)
+        return n
+
+    assert days_in_force(earliest) == 14
+    assert days_in_force(latest) == 28
+    assert made_on < earliest < latest

@@ -116,7 +116,8 @@ def test_a_dapo_breach_is_the_da_act_offence(oic_a, original, victim):
 
 
 def test_a_breach_that_is_not_itself_an_offence_needs_one_named(oic_a, original, victim):
-    dvpo = granted(oic_a, original, "dvpo", victim)
+    # Made 7 Jan 2026: in force at most 28 days beginning with that day, to 3 Feb (CSA 2010 s.28(10)).
+    dvpo = granted(oic_a, original, "dvpo", victim, expires_on=D(2026, 2, 3))
     args = dict(
         actor=oic_a, order=dvpo, occurred_on=D(2026, 2, 1), reported_on=D(2026, 2, 1), urn="BR3", today=TODAY
     )
