@@ -71,6 +71,17 @@ REQUESTS: dict[tuple[str, str], dict] = {
         "reason": "r",
     },
     ("post", "/api/v1/cases/{urn}/orders/{order_id}/end/"): {"on": DAY, "outcome": "expired"},
+    ("post", "/api/v1/cases/{urn}/orders/{order_id}/requirements/"): {
+        "kind": "prohibition",
+        "text": "t",
+        "imposed_on": DAY,
+    },
+    ("post", "/api/v1/cases/{urn}/orders/{order_id}/remove-requirement/"): {
+        "requirement": 1,
+        "on": DAY,
+        "reason": "r",
+    },
+    ("post", "/api/v1/cases/{urn}/orders/{order_id}/notified/"): {"notified_on": DAY},
     ("post", "/api/v1/cases/{urn}/orders/{order_id}/breaches/"): {
         "occurred_on": DAY,
         "reported_on": DAY,
