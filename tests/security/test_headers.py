@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cases.api.clients import api_client_create
+from tests.security.test_access_matrix import world  # noqa: F401  (the fixture: the matrix's cases)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,3 +194,53 @@ def test_api_documentation_pages_work_under_the_policy(client, settings, oic_a):
     assert redoc.status_code == 200 and not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", redoc.content.decode())
     assert directives["style-src"] == "style-src 'self' 'unsafe-inline'"
     assert directives["script-src"] == "script-src 'self'"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Personal data is never cached: Cache-Control: no-store across the access matrix's routes (issue 21)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _no_store(response) -> bool:
+    return "no-store" in response.get("Cache-Control", "")
+
+
+@pytest.mark.django_db
+def test_every_route_of_the_access_matrix_sends_no_store(client, settings, world):  # noqa: F811
+    """Before: the case page, the victims page, exports and API answers sent no Cache-Control at all. Every case
+    route (for the user's own case), every list, export and dashboard, and the API as a token client: each answer
+    says no-store. The calendar feed keeps its own ('private, no-store'), pages marked never_cache keep Django's."""
+    from cases.models import Role
+    from tests.factories import UserFactory
+    from tests.security import test_access_matrix as matrix
+
+    settings.JJP_REQUIRE_2FA = False
+    settings.SECURE_SSL_REDIRECT = False
+    user = UserFactory(organisation=world["A"], roles=[Role.OIC], username="nostore-oic")
+    world["own"].restricted_to.add(user)
+    client.force_login(user)
+    urls = [matrix._url(route, world["own"]) for route in matrix.case_routes()]
+    for route in matrix.list_routes():
+        combos = [{}]
+        for key in route.kwargs:
+            combos = [{**c, key: v} for c in combos for v in matrix.PER_USER_KWARGS[key]()]
+        urls += [matrix._fill(route, values) for values in combos]
+    checked, missing = 0, []
+    for url in urls:
+        if url == "/logout/":
+            continue
+        response = client.get(url)
+        checked += 1
+        if response.status_code < 500 and not _no_store(response):
+            missing.append(f"GET {url} -> {response.status_code} {response.get('Cache-Control')!r}")
+    assert not missing, "\n".join(missing)
+    assert checked >= len(matrix.case_routes()) + len(matrix.list_routes())
+    page = client.get(f"/cases/{world['own'].pk}/")
+    assert page.status_code == 200 and page["Cache-Control"] == "no-store" and page["Pragma"] == "no-cache"
+    # A view's own header is kept: never_cache on the address page.
+    victim = world["own"].victims.first()
+    assert "must-revalidate" in client.get(f"/victims/{victim.pk}/address/")["Cache-Control"]
+    _client, token = api_client_create(force_code="GMP", name="GMP Records", scope="read")
+    for url in ("/api/v1/cases/", f"/api/v1/cases/{world['own'].urn}/", "/api/v1/nothing-here/"):
+        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert _no_store(response), (url, response.status_code)

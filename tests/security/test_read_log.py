@@ -362,3 +362,101 @@ def test_address_views_stay_in_the_victims_log(world, oic_a):
     victim_reveal_address(actor=oic_a, victim=world["victims"]["LOG-ORDINARY"], request_meta=META)
     assert PersonalDataAccess.objects.filter(what="address_viewed").count() == 1
     assert not AccessLog.objects.exists()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Lists: one row per page and user (issue 21); refused address views
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_a_list_page_showing_restricted_cases_writes_one_row_per_page(client, world, oic_a, supervisor_a):
+    """Before: the case list, the dashboards and the API list wrote nothing for a restricted case they showed."""
+    client.force_login(oic_a)
+    assert client.get(reverse("case_list")).status_code == 200
+    row = AccessLog.objects.get()
+    assert (row.what, row.case, row.actor, row.description) == (
+        What.CASE_LISTED,
+        world["restricted"],
+        oic_a,
+        "Listed 1 restricted case: LOG-RESTRICTED",
+    )
+    assert row.path == reverse("case_list") and row.ip == "127.0.0.1"
+    # A second restricted case on the page: still one row for the page, naming both.
+    second = CaseFactory(actor=oic_a, urn="LOG-RESTRICTED-2", police_perpetrated=True)
+    case_restrict(actor=supervisor_a, case=second, users=[oic_a], reason="Serving officer.")
+    client.get(reverse("case_list"))
+    page = AccessLog.objects.order_by("-pk").first()
+    assert AccessLog.objects.count() == 2 and page.case is None
+    assert page.description == "Listed 2 restricted cases: LOG-RESTRICTED, LOG-RESTRICTED-2"
+    assert page.object_pk == f"{world['restricted'].pk},{second.pk}"
+    # The auditor's search by URN finds the page, and only for the URNs it named.
+    auditor_view = LogQuery(urn="log-restricted-2", source="case")
+    assert [e["e_description"] for e in log_entries(UserFactory(is_superuser=True), auditor_view)] == [
+        page.description
+    ]
+
+
+def test_dashboards_and_their_pages_write_one_row_each_and_ordinary_lists_none(client, world, oic_a, oic_b):
+    client.force_login(oic_a)
+    assert client.get(reverse("dashboard", args=["oic"])).status_code == 200
+    assert client.get(reverse("dashboard_section", args=["oic", "cases"])).status_code == 200
+    rows = list(AccessLog.objects.order_by("pk").values_list("what", "case__urn", "path"))
+    assert rows == [
+        (What.CASE_LISTED, "LOG-RESTRICTED", reverse("dashboard", args=["oic"])),
+        (What.CASE_LISTED, "LOG-RESTRICTED", reverse("dashboard_section", args=["oic", "cases"])),
+    ]
+    client.force_login(oic_b)  # force B's OIC: no restricted case on the page, no row
+    client.get(reverse("case_list"))
+    client.get(reverse("dashboard", args=["oic"]))
+    assert AccessLog.objects.count() == 2
+
+
+def test_the_api_list_writes_one_row_per_page_with_the_client(world):
+    from rest_framework.test import APIClient
+
+    client, token = api_client_create(force_code="GMP", name="GMP Records", scope="read")
+    world["restricted"].restricted_to.add(client.user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/cases/").status_code == 200
+    row = AccessLog.objects.get()
+    assert (row.what, row.case, row.api_client) == (What.CASE_LISTED, world["restricted"], "GMP Records")
+
+
+def test_an_administrator_does_not_see_page_rows_of_restricted_cases(world, oic_a, admin_a, auditor):
+    """A page row names restricted cases: an administrator not named on them sees neither kind of page row (one
+    case: its case is not visible to them; several: the row has no case and is left out of their part)."""
+    before = list(log_entries(admin_a, LogQuery()))
+    request = web_request(oic_a, "/cases/")
+    other = CaseFactory(actor=oic_a, urn="LOG-R2", police_perpetrated=True)
+    other.__class__.objects.filter(pk=other.pk).update(restricted=True)
+    other.refresh_from_db()
+    one = access_log.record_listed(request, [world["restricted"], world["ordinary"]])
+    several = access_log.record_listed(request, [world["restricted"], other])
+    assert (one.case, several.case) == (world["restricted"], None)
+    assert list(log_entries(admin_a, LogQuery())) == before
+    assert {e["e_pk"] for e in log_entries(auditor, LogQuery(source="case"))} == {one.pk, several.pk}
+
+
+def test_a_refused_address_view_is_logged(client, world, force_a, oic_b, caplog):
+    """Before: a refused attempt to see a victim's address left no trace."""
+    victim = world["victims"]["LOG-ORDINARY"]
+    triage = UserFactory(organisation=force_a, roles=[Role.TRIAGE_OFFICER], username="triage-a")
+    client.force_login(triage)  # sees the force's cases, not the address
+    with caplog.at_level("WARNING", logger="jjp.security"):
+        assert client.post(reverse("victims:address", args=[victim.pk])).status_code == 403
+    refused = [r for r in caplog.records if r.name == "jjp.security"]
+    assert len(refused) == 1 and refused[0].jjp_refused == "confidential address"
+    assert (refused[0].jjp_actor_id, refused[0].jjp_case_id, refused[0].jjp_object) == (
+        triage.pk,
+        world["ordinary"].pk,
+        f"victims.victim:{victim.pk}",
+    )
+    assert "triage-a" in refused[0].getMessage() and "LOG-ORDINARY" in refused[0].getMessage()
+    caplog.clear()
+    client.force_login(oic_b)  # another force: a 404, logged as refused too (with no case named)
+    with caplog.at_level("WARNING", logger="jjp.security"):
+        assert client.get(reverse("victims:address", args=[victim.pk])).status_code == 404
+    refused = [r for r in caplog.records if r.name == "jjp.security"]
+    assert len(refused) == 1 and refused[0].jjp_case_id is None and refused[0].jjp_actor_id == oic_b.pk
+    assert not PersonalDataAccess.objects.filter(what="address_viewed").exists()
