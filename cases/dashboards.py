@@ -40,10 +40,17 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from charging.models import Action, ActionPlan, CaseConversation, ChargingReferral, TriageReason
+from charging.models import (
+    Action,
+    ActionPlan,
+    CaseConversation,
+    ChargingReferral,
+    DecisionOutcome,
+    TriageReason,
+)
 
 from . import clocks, ledger
-from .models import Case, Clock, Role, User
+from .models import Case, Clock, Offence, Role, User
 
 # Rows of each dashboard section shown on the dashboard, most urgent first ("at a glance"); the section's own page
 # lists them all, PAGE_SIZE at a time, and its CSV export has them all at once.
@@ -793,7 +800,10 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
     referrals = list(
         case.referrals.select_related("decision__decided_by", "submitted_by")
         .prefetch_related(
-            "decision__offence_outcomes__offence__offence_type", "decision__offence_outcomes__suspect"
+            Prefetch(
+                "decision__offence_outcomes",
+                queryset=DecisionOutcome.objects.select_related("offence__offence_type", "suspect"),
+            )
         )
         .order_by("sequence")
     )
@@ -825,6 +835,7 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
             start=1,
         )
     ]
+    events = list(case.events.select_related("actor"))
     stl_open = [c for c in open_clocks if c.kind in Clock.STL_KINDS]
     limit = today + datetime.timedelta(days=clocks.active_rules().stl_flag_days)
     return {
@@ -832,16 +843,19 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
         "open_clocks": open_clocks,
         "stl_warning": [c for c in stl_open if c.due_on <= limit],
         "offences": offences,
-        "events": list(case.events.select_related("actor")),
+        "events": events,
         "referrals": referrals,
         "plans": plans,
         "open_actions": [a for plan in plans for a in plan.actions.all() if a.status in Action.OPEN_STATUSES],
         "charges": list(
             case.charges.select_related("suspect")
-            .prefetch_related("offences__offence_type")
+            .prefetch_related(Prefetch("offences", queryset=Offence.objects.select_related("offence_type")))
             .order_by("charged_on", "pk")
         ),
-        "early_advice": list(case.early_advice.select_related("requested_by", "given_by")),
+        # Read only when the timeline (already read) says early advice was asked for.
+        "early_advice": list(case.early_advice.select_related("requested_by", "given_by"))
+        if any(e.kind == "early_advice_requested" for e in events)
+        else [],
         "conversations": list(case.conversations.prefetch_related("participants").order_by("held_on", "pk")),
         "orders": list(case.orders.prefetch_related("breaches")),
         "victims": victims,

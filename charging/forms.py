@@ -407,10 +407,8 @@ class ChargeForm(StepForm):
         super().__init__(*args, case=case, **kwargs)
         _decision, to_charge = services.offences_to_charge(case)
         field = self.fields["offences"]
-        field.queryset = (
-            Offence.objects.filter(pk__in=[o.pk for o in to_charge])
-            .select_related("offence_type", "suspect")
-            .order_by("committed_on", "pk")
+        field.queryset = Offence.objects.filter(pk__in=[o.pk for o in to_charge]).select_related(
+            "offence_type", "suspect"
         )
         if len({o.suspect_id for o in to_charge}) == 1:
             field.initial = [o.pk for o in to_charge]
@@ -450,16 +448,9 @@ class ActionPlanAmendForm(StepForm):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, case=case, **kwargs)
-        self.plan = (
-            ActionPlan.objects.filter(case=case, status=ActionPlan.Status.OPEN)
-            .order_by("-issued_on", "-pk")
-            .first()
-        )
-        self.fields["action"].queryset = (
-            Action.objects.filter(plan=self.plan, status__in=Action.OPEN_STATUSES).order_by("pk")
-            if self.plan is not None
-            else Action.objects.none()
-        )
+        self.fields["action"].queryset = Action.objects.filter(
+            plan__case=case, plan__status=ActionPlan.Status.OPEN, status__in=Action.OPEN_STATUSES
+        ).order_by("pk")
 
     def clean_add(self) -> list[dict[str, Any]]:
         return _action_lines(self.cleaned_data.get("add") or "")
@@ -471,7 +462,12 @@ class ActionPlanAmendForm(StepForm):
         return data
 
     def run(self, actor: User) -> Any:
-        if self.plan is None:
+        plan = (
+            ActionPlan.objects.filter(case=self.case, status=ActionPlan.Status.OPEN)
+            .order_by("-issued_on", "-pk")
+            .first()
+        )
+        if plan is None:
             raise ValidationError("There is no action plan with police to amend.")
         data = self.cleaned_data
         kwargs: dict[str, Any] = {"on": data["on"], "reason": data["reason"]}
@@ -482,7 +478,7 @@ class ActionPlanAmendForm(StepForm):
         if data.get("action"):
             kwargs["moves"] = [{"action": data["action"], "due_on": data["due_on"]}]
         try:
-            return services.action_plan_amend(actor=actor, plan=self.plan, **kwargs)
+            return services.action_plan_amend(actor=actor, plan=plan, **kwargs)
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
                 raise

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -991,12 +991,17 @@ def offences_to_charge(case: Case) -> tuple[ChargingDecision | None, list[Offenc
     )
     if decision is None:
         return None, []
-    offences = case.offences.select_related("offence_type", "suspect").order_by("committed_on", "pk")
-    if decision.offence_outcomes.exists():
-        offences = offences.filter(
-            decision_outcomes__decision=decision, decision_outcomes__outcome=DecisionOutcome.Outcome.CHARGE
+    decided = DecisionOutcome.objects.filter(decision=decision)
+    offences = (
+        case.offences.select_related("offence_type", "suspect")
+        .filter(
+            Q(pk__in=decided.filter(outcome=DecisionOutcome.Outcome.CHARGE).values("offence_id"))
+            | ~Exists(decided)  # a decision recorded without per-offence outcomes: every offence
         )
-    return decision, list(offences.exclude(charges__decision=decision))
+        .exclude(charges__decision=decision)
+        .order_by("committed_on", "pk")
+    )
+    return decision, list(offences)
 
 
 @transaction.atomic
