@@ -791,12 +791,29 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
         return [c for c in all_clocks if getattr(c, key) == value]
 
     offences = list(case.offences.select_related("offence_type", "suspect", "complainant"))
+    victim_rows = list(
+        Victim.objects.filter(case=case)
+        .only("pk", "case_id", "is_child", "enhanced_rights")
+        .annotate(n_contacts=Count("contacts"), last_contact=Max("contacts__contacted_at"))
+        .order_by("pk")
+    )
+    victim_numbers = {v.pk: n for n, v in enumerate(victim_rows, start=1)}
     for offence in offences:
+        # The case page names victims by number (as in its victims section), never by name.
+        offence.complainant_label = (  # type: ignore[attr-defined]
+            f"Victim {victim_numbers[offence.complainant_id]}"
+            if offence.complainant_id in victim_numbers
+            else ""
+        )
         offence.stl_clocks = [  # type: ignore[attr-defined]
             c for c in clocks_about(offence_id=offence.pk) if c.kind in Clock.STL_KINDS
         ]
         for c in offence.stl_clocks:  # type: ignore[attr-defined]
-            c.basis_text = ledger.stl_basis_text(c, offence)
+            c.basis_text = ledger.stl_basis_text(
+                c,
+                offence,
+                complainant=offence.complainant_label or None,  # type: ignore[attr-defined]
+            )
     referrals = list(
         case.referrals.select_related("decision__decided_by", "submitted_by")
         .prefetch_related(
@@ -827,13 +844,7 @@ def case_page(case: Case, today: datetime.date) -> dict[str, Any]:
             last_contact=v.last_contact,
             update_clocks=[c for c in clocks_about(victim_id=v.pk) if c.kind == Clock.Kind.VICTIM_UPDATE],
         )
-        for n, v in enumerate(
-            Victim.objects.filter(case=case)
-            .only("pk", "case_id", "is_child", "enhanced_rights")
-            .annotate(n_contacts=Count("contacts"), last_contact=Max("contacts__contacted_at"))
-            .order_by("pk"),
-            start=1,
-        )
+        for n, v in enumerate(victim_rows, start=1)
     ]
     events = list(case.events.select_related("actor"))
     stl_open = [c for c in open_clocks if c.kind in Clock.STL_KINDS]

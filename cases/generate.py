@@ -60,14 +60,18 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "cases_case_suspects": _columns("case_id person_id"),
     "cases_case_restricted_to": _columns("case_id user_id"),
-    "cases_offence": _columns(
-        "id committed_from committed_on prosecutor_knowledge_on particulars created_at case_id "
-        "offence_type_id suspect_id"
-    ),
     "victims_victim": _columns(
         "id given_name family_name date_of_birth is_child enhanced_rights vulnerable intimidated "
         "special_measures_declined safe_contact_methods safe_contact_times do_not_tell interpreter_language "
-        "confidential_address created_at case_id child_saw_or_heard"
+        "confidential_address created_at case_id child_saw_or_heard first_qualifying_report_on "
+        "first_qualifying_report_kind first_qualifying_report_received_by"
+    ),
+    "victims_victimsuspectrelationship": _columns(
+        "relationship recorded_at recorded_by_id suspect_id victim_id"
+    ),
+    "cases_offence": _columns(
+        "id committed_from committed_on prosecutor_knowledge_on particulars created_at case_id "
+        "offence_type_id suspect_id complainant_id"
     ),
     "charging_chargingreferral": _columns(
         "id sequence kind received_on custody triage triaged_on triage_reasons triage_notes respond_by status "
@@ -449,6 +453,13 @@ def _between(rng: random.Random, lo: int, hi: int) -> int:
     return lo + int(rng.random() * (hi - lo + 1))
 
 
+def _person_born(seed: int, index: int) -> datetime.date:
+    """A case's own suspect's date of birth, a function of the seed and the case's index alone, so a later case
+    naming an earlier case's suspect (a repeat suspect) knows it without reading it back: between 1960 and 1999."""
+    h = ((seed * 1_000_003 + index) * 2_654_435_761) % 4_294_967_296
+    return datetime.date(1960 + h % 40, 1 + (h >> 8) % 12, 1 + (h >> 16) % 28)
+
+
 @dataclass
 class _Clock:
     """A clock as the services leave it, before it becomes a row."""
@@ -525,26 +536,35 @@ class Planner:
         committed_on: datetime.date,
         knowledge_on: datetime.date | None,
         domestic_abuse: bool,
-        fqr: datetime.date | None,
-    ) -> datetime.date | None:
-        """cases.ledger.stl_due, from the offence's values."""
-        if kind == "stl_common_assault":
-            return clocks.stl_expiry(
-                committed_on,
-                summary_only=True,
-                da_common_assault=domestic_abuse,
-                first_qualifying_report=fqr,
+        people: tuple[datetime.date | None, datetime.date | None, bool | None, datetime.date | None],
+    ) -> tuple[datetime.date, str] | None:
+        """cases.ledger.stl_decision, from the offence's values: the due date and the clock's params (basis and
+        reasons). ``people``: the complainant's and the suspect's dates of birth, whether they are personally
+        connected, and the complainant's own first qualifying report."""
+        if kind == "stl_common_assault" or regime == "cja_s39a":
+            if not domestic_abuse:
+                due = clocks.add_months(committed_on, self.rules.stl_months)
+                return due, _json({"basis": "s127", "reasons": ["not_domestic_abuse"]})
+            complainant_born, suspect_born, connected, report = people
+            decision = clocks.common_assault_stl_decision(
+                offence_on=committed_on,
+                complainant_born_on=complainant_born
+                if complainant_born and complainant_born <= committed_on
+                else None,
+                suspect_born_on=suspect_born if suspect_born and suspect_born <= committed_on else None,
+                personally_connected=connected,
+                first_qualifying_report_on=report if report and report >= committed_on else None,
                 rules=self.rules,
             )
+            reasons = [str(r) for r in decision.reasons]
+            if report is not None and report < committed_on:
+                reasons = ["report_before_offence" if r == "no_report" else r for r in reasons]
+            return decision.due_on, _json({"basis": str(decision.basis), "reasons": reasons})
         if regime == "ca2003_s127":
-            return clocks.comms_act_stl(committed_on, knowledge_on or committed_on, rules=self.rules)
-        return clocks.stl_expiry(
-            committed_on,
-            summary_only=summary_only,
-            da_common_assault=domestic_abuse and regime == "cja_s39a",
-            first_qualifying_report=fqr,
-            rules=self.rules,
-        )
+            due = clocks.comms_act_stl(committed_on, knowledge_on or committed_on, rules=self.rules)
+            return due, _json({"basis": "ca2003_s127_5", "reasons": []})
+        due = clocks.stl_expiry(committed_on, summary_only=summary_only, rules=self.rules)
+        return None if due is None else (due, _json({"basis": "s127", "reasons": []}))
 
     def _warn_on(self, kind: str, started: datetime.date, due: datetime.date) -> datetime.date:
         days = self.rules.stl_flag_days if kind in STL_KINDS else self.rules.due_soon_days
@@ -646,6 +666,8 @@ class Planner:
         # ---- the case ----------------------------------------------------------------------------------
         case_id = ids.take("cases_case")
         urn = f"{self.prefix}{i:08d}"
+        # The first victim is the complainant of every offence: their own first qualifying report, date of birth
+        # and relationship to the case's own suspect decide the common-assault limits (ledger.stl_decision).
         fqr: datetime.date | None = None
         fqr_kind = ""
         if rnd() < 0.75:
@@ -670,6 +692,18 @@ class Planner:
         ):
             events.append((on, len(events), kind, summary, reason, data, actor))
 
+        complainant_born = reported_on - datetime.timedelta(
+            days=365 * _between(rng, 18, 70) + _between(rng, 0, 364)
+        )
+        relationship = (
+            "intimate"
+            if rnd() < 0.7
+            else "married"
+            if rnd() < 0.5
+            else "relatives"
+            if rnd() < 0.8
+            else "not_connected"
+        )
         # ---- suspects ----------------------------------------------------------------------------------
         if i % 13 != 0 and i > 13 and rnd() < 0.08:  # a repeat suspect: an earlier case's (never a repeat)
             person_id = self.person_base + 13 * _between(rng, 1, (i - 1) // 13) - 1
@@ -680,7 +714,7 @@ class Planner:
                 person_id,
                 GIVEN[int(rnd() * len(GIVEN))],
                 FAMILY[int(rnd() * len(FAMILY))],
-                reported_on - datetime.timedelta(days=365 * _between(rng, 18, 65) + _between(rng, 0, 364)),
+                _person_born(ctx.seed, person_id - self.person_base),
                 f"{self.prefix}P{i}" if rnd() < 0.7 else NULL,
                 False,
                 created_at,
@@ -707,6 +741,13 @@ class Planner:
             days=0 if rnd() < 0.6 else (_between(rng, 1, 7) if rnd() < 0.6 else _between(rng, 8, 60))
         )
         n_off = 1 if rnd() < 0.7 else (2 if rnd() < 0.85 else 3)
+        first_victim = ids.take("victims_victim")
+        people = (
+            complainant_born,
+            _person_born(ctx.seed, person_id - self.person_base),
+            None if relationship is None else relationship != "not_connected",
+            fqr,
+        )
         offences: list[tuple[int, OffenceTypeRef, datetime.date, datetime.date | None]] = []
         clock_list: list[_Clock] = []
         for k in range(n_off):
@@ -721,7 +762,7 @@ class Planner:
             offences.append((offence_id, otype, on, knowledge))
             batch.add(
                 "cases_offence", offence_id, _n(frm), on, _n(knowledge), "", created_at, case_id, otype.id,
-                person_id,
+                person_id, first_victim,
             )  # fmt: skip
             wanted = []
             if otype.stl_regime != "none":
@@ -729,19 +770,19 @@ class Planner:
             if otype.reducible_to_common_assault and domestic_abuse:
                 wanted.append(("stl_common_assault", f"Common assault (from {otype.title})"))
             for kind, label in wanted:
-                due = self.stl_due(
+                due, params = self.stl_due(
                     kind,
                     otype.stl_regime,
                     otype.mode_of_trial == "summary",
                     on,
                     knowledge,
                     domestic_abuse,
-                    fqr,
+                    people,
                 )
                 clock_list.append(
                     _Clock(
                         ids.take("cases_clock"), kind, "police", label, on, reported_on, due,
-                        self._warn_on(kind, on, due), subject={"offence_id": offence_id},
+                        self._warn_on(kind, on, due), params=params, subject={"offence_id": offence_id},
                     )
                 )  # fmt: skip
 
@@ -778,15 +819,24 @@ class Planner:
         contacts: list[tuple[datetime.date, int, str, str, int]] = []  # (day, hour, method, purpose, victim)
         for k in range(n_victims):
             is_child = children and k > 0
-            victim_id = ids.take("victims_victim")
+            victim_id = first_victim if k == 0 else ids.take("victims_victim")
             victims.append((victim_id, is_child))
             years = _between(rng, 4, 16) if is_child else _between(rng, 18, 70)
+            born = (
+                complainant_born
+                if k == 0
+                else reported_on - datetime.timedelta(days=365 * years + _between(rng, 0, 364))
+            )
             batch.add(
                 "victims_victim", victim_id, GIVEN[int(rnd() * len(GIVEN))], FAMILY[int(rnd() * len(FAMILY))],
-                reported_on - datetime.timedelta(days=365 * years + _between(rng, 0, 364)), is_child, True,
-                rnd() < 0.1, rnd() < 0.2, False, "Phone, after 6pm" if rnd() < 0.5 else "", "", "", "", "",
-                created_at, case_id, is_child and rnd() < 0.6,
+                born, is_child, True, rnd() < 0.1, rnd() < 0.2, False, "Phone, after 6pm" if rnd() < 0.5 else "",
+                "", "", "", "", created_at, case_id, is_child and rnd() < 0.6,
+                _n(fqr if k == 0 else None), fqr_kind if k == 0 else "", "",
             )  # fmt: skip
+            if k == 0:
+                batch.add(
+                    "victims_victimsuspectrelationship", relationship, created_at, oic, person_id, victim_id
+                )
             event(reported_on, "victim_added", "Child victim added" if is_child else "Victim added", oic)
             support = open_clock(
                 "support_referral",
@@ -1204,7 +1254,7 @@ class Planner:
                 last_change = occurred
         batch.add(
             "cases_case", case_id, urn, status, domestic_abuse, "Generated case (synthetic data).", reported_on,
-            _n(fqr), fqr_kind, risk_level, risk_tool, children, police_perpetrated, restricted, False, created_at,
+            NULL, "", risk_level, risk_tool, children, police_perpetrated, restricted, False, created_at,
             last_change, oic, area_id if referrals else NULL, force.id,
         )  # fmt: skip
 
@@ -1360,7 +1410,8 @@ DIGEST_SQL: dict[str, str] = {
         WHERE c.urn LIKE %(prefix)s""",
     "victims_victim": """
         SELECT md5(coalesce(string_agg(concat_ws('|', c.urn, v.given_name, v.family_name, v.date_of_birth,
-               v.is_child, v.vulnerable, v.intimidated, v.child_saw_or_heard, v.safe_contact_methods),
+               v.is_child, v.vulnerable, v.intimidated, v.child_saw_or_heard, v.safe_contact_methods,
+               v.first_qualifying_report_on),
                E'\\n' ORDER BY c.urn, v.id), ''))
         FROM victims_victim v JOIN cases_case c ON c.id = v.case_id WHERE c.urn LIKE %(prefix)s""",
     "charging_chargingreferral": """

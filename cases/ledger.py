@@ -148,22 +148,25 @@ _REASON_TEXT = {
 }
 
 
-def stl_basis_text(clock: Clock, offence: Offence) -> str:
+def stl_basis_text(clock: Clock, offence: Offence, *, complainant: str | None = None) -> str:
     """Which rule gave a statutory time limit, and why, in words for the case page: "s.39A: witness statement of
-    3 December 2026 by Jo Bloggs"; "s.127: the complainant has made no witness statement ... yet"."""
+    3 December 2026 by Victim 1"; "s.127: the complainant has made no witness statement ... yet". ``complainant``
+    is how the page names the complainant (by default their name)."""
     basis = clock.params.get("basis")
     if basis == clocks.StlBasis.S39A:
         victim = offence.complainant
-        kind = str(Case.QualifyingReportKind(victim.first_qualifying_report_kind).label).split(" (")[0].lower()
-        return (
-            f"s.39A: {kind} of {victim.first_qualifying_report_on:%-d %B %Y} by "
-            f"{victim.given_name} {victim.family_name}"
+        kind = (
+            str(Case.QualifyingReportKind(victim.first_qualifying_report_kind).label).split(" (")[0].lower()
         )
+        who = complainant or f"{victim.given_name} {victim.family_name}"
+        return f"s.39A: {kind} of {victim.first_qualifying_report_on:%-d %B %Y} by {who}"
     if basis == clocks.StlBasis.CA2003:
         if offence.prosecutor_knowledge_on:
             return f"CA 2003 s.127(5): from the prosecutor's knowledge on {offence.prosecutor_knowledge_on:%-d %B %Y}"
         return "CA 2003 s.127(5): the prosecutor's knowledge date is not recorded, so counted from the offence day"
-    reasons = [_REASON_TEXT[clocks.StlReason(r)] for r in clock.params.get("reasons", []) if r in _REASON_TEXT]
+    reasons = [
+        _REASON_TEXT[clocks.StlReason(r)] for r in clock.params.get("reasons", []) if r in _REASON_TEXT
+    ]
     return "s.127" + (": " + "; ".join(reasons) if reasons else ": six months from the offence")
 
 

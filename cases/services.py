@@ -8,7 +8,7 @@ input with messages that say what is wrong, writes a timeline event, and opens o
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -281,6 +281,7 @@ def case_create(
                 spec=spec,
                 # Never guess between suspects: with several, each offence names its own (or none yet).
                 default_suspect=people[0] if len(people) == 1 else None,
+                suspect_ids={p.pk for p in people},
                 today=today,
                 prefix=f"offences[{i}].",
             )
@@ -333,6 +334,7 @@ def _offence_create(
     default_suspect: Person | None,
     today: datetime.date,
     prefix: str = "",
+    suspect_ids: Collection[int] | None = None,
 ) -> Offence:
     otype = spec.get("offence_type")
     if isinstance(otype, str):
@@ -363,7 +365,12 @@ def _offence_create(
     suspect = spec.get("suspect") or default_suspect
     complainant = spec.get("complainant")
     offence_people_check(
-        case=case, committed_on=committed_on, complainant=complainant, suspect=suspect, prefix=prefix
+        case=case,
+        committed_on=committed_on,
+        complainant=complainant,
+        suspect=suspect,
+        prefix=prefix,
+        suspect_ids=suspect_ids,
     )
     return Offence.objects.create(
         case=case,
@@ -384,9 +391,11 @@ def offence_people_check(
     complainant: Any,
     suspect: Person | None,
     prefix: str = "",
+    suspect_ids: Collection[int] | None = None,
 ) -> None:
-    """An offence's complainant must be a victim of the same case and its suspect a suspect of the case; neither
-    may be born after the offence (a date that cannot be right)."""
+    """An offence's complainant must be a victim of the same case and its suspect a suspect of the case (among
+    ``suspect_ids`` when the caller knows them, else read); neither may be born after the offence (a date that
+    cannot be right)."""
     if complainant is not None:
         if complainant.case_id != case.pk:
             raise ValidationError({f"{prefix}complainant": "Choose a victim of this case."})
@@ -399,7 +408,10 @@ def offence_people_check(
                 }
             )
     if suspect is not None:
-        if suspect.pk is None or not case.suspects.filter(pk=suspect.pk).exists():
+        known = suspect.pk in suspect_ids if suspect_ids is not None else None
+        if suspect.pk is None or not (
+            known if known is not None else case.suspects.filter(pk=suspect.pk).exists()
+        ):
             raise ValidationError({f"{prefix}suspect": "Choose a suspect of this case."})
         born = suspect.date_of_birth
         if born is not None and born > committed_on:
@@ -448,7 +460,8 @@ def offence_people_set(
             case=case,
             kind="offence_people",
             actor=actor,
-            summary=f"{offence.offence_type.title}: " + (", ".join(n for n in names if n) or "people cleared"),
+            summary=f"{offence.offence_type.title}: "
+            + (", ".join(n for n in names if n) or "people cleared"),
             data={"offence": offence.pk},
         )
     return offence

@@ -530,15 +530,43 @@ class _PersonChoice(forms.ModelChoiceField):
         return f"{obj.given_name} {obj.family_name}{born}"
 
 
+def _case_people(case: Case) -> dict[str, list[Any]]:
+    """The case's victims, suspects and offences, read once per case page however many forms offer them."""
+    cached = case.__dict__.get("_step_people")
+    if cached is None:
+        cached = {
+            "victims": list(Victim.objects.filter(case=case).order_by("pk")),
+            "suspects": list(case.suspects.order_by("pk")),
+            "offences": list(case.offences.select_related("offence_type").order_by("committed_on", "pk")),
+        }
+        case.__dict__["_step_people"] = cached
+    return cached
+
+
 def _people_fields(form: StepForm, case: Case) -> None:
-    """Point the form's victim, complainant and suspect fields at this case's people."""
-    for name in ("victim", "complainant"):
-        if name in form.fields:
-            form.fields[name].queryset = Victim.objects.filter(case=case).order_by("pk")
-    if "suspect" in form.fields:
-        form.fields["suspect"].queryset = case.suspects.order_by("pk")
-    if "offence" in form.fields:
-        form.fields["offence"].queryset = case.offences.select_related("offence_type").order_by("committed_on", "pk")
+    """Point the form's victim, complainant, suspect and offence fields at this case's people and offences. The
+    choices come from one read of them per page (``_case_people``); a submitted choice is checked against the
+    case's own rows."""
+    people = _case_people(case)
+    querysets = {
+        "victim": (Victim.objects.filter(case=case), people["victims"]),
+        "complainant": (Victim.objects.filter(case=case), people["victims"]),
+        "suspect": (case.suspects.all(), people["suspects"]),
+        "offence": (case.offences.select_related("offence_type"), people["offences"]),
+    }
+    for name, (queryset, rows) in querysets.items():
+        field = form.fields.get(name)
+        if field is None:
+            continue
+        field.queryset = queryset
+        blank = [("", field.empty_label)] if field.empty_label is not None else []
+        if name in ("victim", "complainant"):
+            # The case page names victims by number, never by name (it is shown and printed to everyone working
+            # the case); the victims page has their names.
+            labels = [f"Victim {n}" + (" (child)" if v.is_child else "") for n, v in enumerate(rows, start=1)]
+        else:
+            labels = [field.label_from_instance(row) for row in rows]
+        field.choices = blank + [(row.pk, label) for row, label in zip(rows, labels, strict=True)]
 
 
 class OffenceForm(StepForm):
@@ -589,7 +617,11 @@ class OffencePeopleForm(StepForm):
 
 
 class QualifyingReportForm(StepForm):
-    slug, title, perm = "qualifying-report", "Record a victim's first witness statement or VRI", "cases.change_case"
+    slug, title, perm = (
+        "qualifying-report",
+        "Record a victim's first witness statement or VRI",
+        "cases.change_case",
+    )
     statuses = ("reported", "investigation", "referred", "action_plan", "decided")
     KINDS = [c for c in Case.QualifyingReportKind.choices if c[0]]
     victim = _PersonChoice(queryset=Victim.objects.none(), label="Whose statement or interview")

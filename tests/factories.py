@@ -47,3 +47,32 @@ def CaseFactory(  # noqa: N802 - reads like a factory at call sites
         today=today,
         **kwargs,
     )
+
+
+def complainant_with_own_report(
+    actor: User,
+    case: Case,
+    on: datetime.date,
+    kind: str = "witness_statement",
+    *,
+    today: datetime.date = TODAY,
+) -> Any:
+    """The case's only victim, both people adults and partners, with the victim's own first statement or VRI:
+    every condition of s.39A but the offence's own."""
+    from cases.models import Person
+    from victims.services import victim_add, victim_qualifying_report_record, victim_relationship_set
+
+    Person.objects.filter(cases=case).update(date_of_birth=datetime.date(1980, 1, 1))
+    victim = victim_add(
+        actor=actor,
+        case=case,
+        given_name="Vic",
+        family_name="Tim",
+        date_of_birth=datetime.date(1985, 1, 1),
+        today=today,
+    )
+    victim_relationship_set(
+        actor=actor, victim=victim, suspect=case.suspects.get(), relationship="intimate", today=today
+    )
+    victim_qualifying_report_record(actor=actor, victim=victim, on=on, kind=kind, today=today)
+    return victim

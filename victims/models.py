@@ -300,10 +300,13 @@ class ProtectiveOrder(models.Model):
         help_text="DAPO only: whether the s.41 notification requirements apply (no when s.41(8) applies).",
     )
     notification_exempt_reason = models.TextField(
-        blank=True, help_text="DAPO only: why the s.41 notification requirements do not apply (s.41(8))."
+        blank=True,
+        db_default="",
+        help_text="DAPO only: why the s.41 notification requirements do not apply (s.41(8)).",
     )
     notification_further = models.TextField(
         blank=True,
+        db_default="",
         help_text="DAPO only: further notification requirements the court imposed (s.41(7) regulations).",
     )
     # Shown on the safeguarding page and in the API (there is no clock kind for it: see docs/victims.md).

@@ -154,15 +154,15 @@ def _plan_update(case: Case, data: dict[str, Any]) -> Plan:
         if have != Counter(_suspect_key(s) for s in data["suspects"]):
             errors["suspects"] = "The suspects of an open case cannot be changed through the API."
     if "first_qualifying_report_on" in data or "first_qualifying_report_kind" in data:
-        on = data.get("first_qualifying_report_on", case.first_qualifying_report_on)
-        kind = data.get("first_qualifying_report_kind", case.first_qualifying_report_kind)
-        if (on, kind) != (case.first_qualifying_report_on, case.first_qualifying_report_kind):
+        have_on, have_kind = _case_level_report(case)
+        on = data.get("first_qualifying_report_on", have_on)
+        kind = data.get("first_qualifying_report_kind", have_kind)
+        if (on, kind) != (have_on, have_kind):
             if on is None or not kind:
                 errors["first_qualifying_report_on"] = "A recorded first qualifying report cannot be removed."
-            elif case.first_qualifying_report_on is not None and on >= case.first_qualifying_report_on:
+            elif have_on is not None and on >= have_on:
                 errors["first_qualifying_report_on"] = (
-                    f"The first qualifying report was on {case.first_qualifying_report_on:%d %B %Y}; only an "
-                    "earlier one can replace it."
+                    f"The first qualifying report was on {have_on:%d %B %Y}; only an earlier one can replace it."
                 )
             else:
                 plan.move_report = True
@@ -203,6 +203,17 @@ def _apply_update(actor: User, case: Case, data: dict[str, Any]) -> bool:
                 exc, {"on": "first_qualifying_report_on", "kind": "first_qualifying_report_kind"}
             ) from exc
     return bool(plan)
+
+
+def _case_level_report(case: Case) -> tuple[Any, str]:
+    """The report an old client means by the case-level fields: the case's unassigned one, else its only victim's
+    (where ``legacy_report_record`` put it), so sending the same body again changes nothing."""
+    if case.first_qualifying_report_on is not None:
+        return case.first_qualifying_report_on, case.first_qualifying_report_kind
+    victims = list(case.victims.order_by("pk")[:2])
+    if len(victims) == 1 and victims[0].first_qualifying_report_on is not None:
+        return victims[0].first_qualifying_report_on, victims[0].first_qualifying_report_kind
+    return None, ""
 
 
 def legacy_report_record(*, actor: User, case: Case, on: Any, kind: str) -> Any:

@@ -51,29 +51,33 @@ _SQL = [
     """,
     # 4. Limits s.39A could have extended: the s.127 date (never later than before).
     """
-    WITH moved AS (
-        UPDATE cases_clock k
-        SET due_on = LEAST(k.due_on, (o.committed_on + make_interval(months => %(months)s))::date),
-            warn_on = LEAST(
-                LEAST(k.due_on, (o.committed_on + make_interval(months => %(months)s))::date),
-                GREATEST(
-                    k.started_on,
-                    LEAST(k.due_on, (o.committed_on + make_interval(months => %(months)s))::date) - %(flag)s
-                )
-            ),
-            params = k.params || '{"basis": "s127", "reasons": ["connection_unknown"]}'::jsonb
-        FROM cases_offence o, cases_offencetype t
-        WHERE k.offence_id = o.id AND t.id = o.offence_type_id AND k.stopped_on IS NULL
-          AND (k.kind = 'stl_common_assault' OR (k.kind = 'stl' AND t.stl_regime = 'cja_s39a'))
-        RETURNING k.case_id
-    )
+    UPDATE cases_clock k
+    SET due_on = LEAST(k.due_on, (o.committed_on + make_interval(months => %(months)s))::date),
+        warn_on = LEAST(
+            LEAST(k.due_on, (o.committed_on + make_interval(months => %(months)s))::date),
+            GREATEST(
+                k.started_on,
+                LEAST(k.due_on, (o.committed_on + make_interval(months => %(months)s))::date) - %(flag)s
+            )
+        ),
+        params = k.params || '{"basis": "s127", "reasons": ["connection_unknown"]}'::jsonb
+    FROM cases_offence o, cases_offencetype t
+    WHERE k.offence_id = o.id AND t.id = o.offence_type_id AND k.stopped_on IS NULL
+      AND (k.kind = 'stl_common_assault' OR (k.kind = 'stl' AND t.stl_regime = 'cja_s39a'))
+    """,
+    # 5. The derived dates of every case with an open time limit, in a statement of its own (within one statement a
+    # data-modifying CTE's changes are not visible to the rest of it).
+    """
     UPDATE cases_case c
     SET next_due_on = (SELECT min(k.due_on) FROM cases_clock k WHERE k.case_id = c.id AND k.stopped_on IS NULL),
         stl_due_on = (
             SELECT min(k.due_on) FROM cases_clock k
             WHERE k.case_id = c.id AND k.stopped_on IS NULL AND k.kind IN ('stl', 'stl_common_assault')
         )
-    WHERE c.id IN (SELECT case_id FROM moved)
+    WHERE c.id IN (
+        SELECT k.case_id FROM cases_clock k
+        WHERE k.stopped_on IS NULL AND k.kind IN ('stl', 'stl_common_assault')
+    )
     """,
 ]
 

@@ -32,6 +32,7 @@ REQUESTS: dict[tuple[str, str], dict] = {
     ("post", "/api/v1/cases/{urn}/police-outcome/"): {"outcome": "nfa", "on": DAY, "reason": "r"},
     ("post", "/api/v1/cases/{urn}/offences/"): {"offence_type": "CJA88-39", "committed_on": DAY},
     ("post", "/api/v1/cases/{urn}/qualifying-report/"): {"on": DAY, "kind": "vri"},
+    ("post", "/api/v1/cases/{urn}/offences/{offence_id}/people/"): {"complainant": None, "suspect": None},
     ("post", "/api/v1/cases/{urn}/progress/"): {"to": "at_court", "on": DAY},
     ("post", "/api/v1/cases/{urn}/referrals/"): {"received_on": DAY},
     ("post", "/api/v1/cases/{urn}/triage/"): {"accept": True, "on": DAY},
@@ -50,6 +51,12 @@ REQUESTS: dict[tuple[str, str], dict] = {
     ("post", "/api/v1/cases/{urn}/action-plans/{plan_pk}/amendments/"): {"on": DAY, "reason": "r"},
     ("get", "/api/v1/cases/{urn}/victims/"): {},
     ("post", "/api/v1/cases/{urn}/victims/"): {"given_name": "A", "family_name": "B"},
+    ("post", "/api/v1/cases/{urn}/victims/{victim_id}/date-of-birth/"): {"date_of_birth": "1990-01-01"},
+    ("post", "/api/v1/cases/{urn}/victims/{victim_id}/qualifying-report/"): {"on": DAY, "kind": "vri"},
+    ("post", "/api/v1/cases/{urn}/victims/{victim_id}/relationships/"): {
+        "suspect": 1,
+        "relationship": "intimate",
+    },
     ("post", "/api/v1/cases/{urn}/victims/{victim_id}/contacts/"): {
         "contacted_at": "2026-03-02T10:00:00Z",
         "method": "phone",
@@ -127,6 +134,7 @@ def world(oic_a, prosecutor_a):
         "plan_pk": plan.pk,
         "victim_id": victim.pk,
         "order_id": order.pk,
+        "offence_id": case.offences.get().pk,
     }
 
 

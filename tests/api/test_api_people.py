@@ -190,3 +190,20 @@ class TestAnOldClientsCaseLevelReport:
             "s127",
         )
         assert Case.objects.get(urn="PP-1").first_qualifying_report_on == datetime.date(2025, 6, 1)
+
+
+def test_an_old_client_sending_the_same_case_level_report_again_changes_nothing(api_a):
+    body = {
+        "reported_on": "2025-01-02",
+        "offences": [{"offence_type": "CJA88-39", "committed_on": "2025-01-01"}],
+        "suspects": [{"given_name": "Sam", "family_name": "Smith", "date_of_birth": "1990-05-01"}],
+    }
+    assert api_a.put("/api/v1/cases/PP-9/", body, format="json").status_code == 201
+    victim = _victim(api_a, "PP-9", "Xena")
+    with_report = {**body, "first_qualifying_report_on": "2025-06-01", "first_qualifying_report_kind": "vri"}
+    first = api_a.put("/api/v1/cases/PP-9/", with_report, format="json")
+    assert first.status_code == 200, first.content
+    victims = api_a.get("/api/v1/cases/PP-9/victims/").json()
+    assert [(v["id"], v["first_qualifying_report_on"]) for v in victims] == [(victim, "2025-06-01")]
+    again = api_a.put("/api/v1/cases/PP-9/", with_report, format="json")
+    assert again.status_code == 200 and again["X-JJP-Result"] == "unchanged"

@@ -118,16 +118,14 @@ def test_the_domestic_abuse_flag_moves_the_time_limits(oic_a):
 
 
 def test_the_domestic_abuse_flag_decides_the_s39a_extension(oic_a):
+    from tests.factories import complainant_with_own_report
+
     # DA common assault with a qualifying report: the limit runs from the report (s.39A), not the offence.
     offence_on = TODAY - 170 * DAY
-    case = CaseFactory(
-        actor=oic_a,
-        committed_on=offence_on,
-        reported_on=TODAY - 30 * DAY,
-        first_qualifying_report_on=TODAY - 20 * DAY,
-        first_qualifying_report_kind="witness_statement",
-    )
+    case = CaseFactory(actor=oic_a, committed_on=offence_on, reported_on=TODAY - 30 * DAY)
+    complainant_with_own_report(oic_a, case, TODAY - 20 * DAY)
     stl = case.clocks.open().get(kind=Clock.Kind.STL)
+    assert stl.params["basis"] == "s39a"
     extended = stl.due_on
     case_update(actor=oic_a, case=case, changes={"domestic_abuse": False}, today=TODAY)
     stl.refresh_from_db()

@@ -491,7 +491,8 @@ def test_step_errors_are_shown_the_govuk_way(client, oic_a, case_a):
     page = body(response)
     assert response.status_code == 400 and "<title>Error: Case" in page
     assert 'class="govuk-error-summary"' in page and 'href="#id_refer-received_on"' in page
-    assert "govuk-input--error" in page and 'aria-describedby="id_refer-received_on_error"' in page
+    assert "govuk-input--error" in page
+    assert 'aria-describedby="id_refer-received_on_helptext id_refer-received_on_error"' in page
     assert 'id="id_refer-received_on_error"' in page and "is in the future" in page
     assert '<details class="govuk-details" id="step-refer" open>' in page
     assert 'value="2026-03-02"' in page, "other steps' dates start at today"

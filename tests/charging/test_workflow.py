@@ -25,7 +25,7 @@ from cases.services import (
 from charging import services as charging
 from charging.models import Action, ActionPlan, Charge, ChargingDecision, ChargingReferral
 from tests.conftest import TODAY
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import CaseFactory, UserFactory, complainant_with_own_report
 from victims.services import victim_add
 
 pytestmark = pytest.mark.django_db
@@ -200,9 +200,9 @@ class TestCaseCreate:
             reported_on=reported_on,
             offences=[offence("CJA88-39", reported_on)],
             domestic_abuse=domestic_abuse,
-            first_qualifying_report_on=fqr,
-            first_qualifying_report_kind="witness_statement" if fqr else "",
         )
+        if fqr:
+            complainant_with_own_report(oic_a, case, fqr)
         stl = clock(case, Clock.Kind.STL)
         assert stl.offence == case.offences.get()
         assert (stl.started_on, stl.due_on) == (reported_on, expected)
@@ -210,13 +210,8 @@ class TestCaseCreate:
         assert not case.clocks.filter(kind=Clock.Kind.STL_COMMON_ASSAULT).exists()
 
     def test_harassment_is_not_extended_by_s39a(self, oic_a):
-        case = create(
-            oic_a,
-            reported_on=D(2024, 1, 10),
-            offences=[offence("PHA97-2", D(2024, 1, 10))],
-            first_qualifying_report_on=D(2025, 6, 1),
-            first_qualifying_report_kind="vri",
-        )
+        case = create(oic_a, reported_on=D(2024, 1, 10), offences=[offence("PHA97-2", D(2024, 1, 10))])
+        complainant_with_own_report(oic_a, case, D(2025, 6, 1), kind="vri")
         assert clock(case, Clock.Kind.STL).due_on == D(2024, 7, 10)
 
     def test_either_way_assault_has_no_stl_but_a_common_assault_clock_in_a_da_case(self, oic_a):

@@ -45,6 +45,7 @@ OBJECT_KWARGS: dict[str, Any] = {
     "action_id": lambda c: _first_action_pk(c),
     "order_id": lambda c: c.orders.first().pk if c.orders.exists() else 0,
     "victim_id": lambda c: c.victims.first().pk if c.victims.exists() else 0,
+    "offence_id": lambda c: c.offences.first().pk if c.offences.exists() else 0,
     "plan_pk": lambda c: c.action_plans.first().pk if c.action_plans.exists() else 0,
     "review_pk": lambda c: c.panel_reviews.first().pk if c.panel_reviews.exists() else 0,
     "person_pk": lambda c: c.suspects.first().pk if c.suspects.exists() else 0,
