@@ -165,7 +165,6 @@ class GateCopyQuerySet(models.QuerySet):
 
 
 class ClockQuerySet(GateCopyQuerySet):
-
     def open(self) -> ClockQuerySet:
         return self.filter(stopped_on__isnull=True)
 

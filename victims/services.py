@@ -377,7 +377,9 @@ def victim_qualifying_report_record(
         )
         if from_case:
             case.first_qualifying_report_on, case.first_qualifying_report_kind = None, ""
-            case.save(update_fields=["first_qualifying_report_on", "first_qualifying_report_kind", "updated_at"])
+            case.save(
+                update_fields=["first_qualifying_report_on", "first_qualifying_report_kind", "updated_at"]
+            )
         _victim_stl_inputs_changed(case, today=today)
         event_record(
             case=case,

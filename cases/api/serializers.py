@@ -283,7 +283,9 @@ class OffenceAddInputSerializer(OffenceInputSerializer):
         help_text="Id of the victim it was committed against (the case's only victim when left out).",
     )
     suspect = serializers.IntegerField(
-        required=False, allow_null=True, help_text="Id of the suspect (the case's only suspect when left out)."
+        required=False,
+        allow_null=True,
+        help_text="Id of the suspect (the case's only suspect when left out).",
     )
 
 

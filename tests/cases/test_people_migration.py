@@ -33,14 +33,21 @@ def _old_shape(case: Case, *, report: datetime.date | None, due: dict[str, datet
 
 
 def _victim(case, name):
-    return Victim.objects.create(case=case, given_name=name, family_name="Victim", date_of_birth=D(1990, 1, 1))
+    return Victim.objects.create(
+        case=case, given_name=name, family_name="Victim", date_of_birth=D(1990, 1, 1)
+    )
 
 
 @pytest.mark.django_db
 def test_the_migration_keeps_every_limit_the_same_or_earlier(oic_a):
     def make(offence, **kw):
         return CaseFactory(
-            actor=oic_a, offence=offence, reported_on=D(2025, 1, 2), committed_on=D(2025, 1, 1), today=TODAY, **kw
+            actor=oic_a,
+            offence=offence,
+            reported_on=D(2025, 1, 2),
+            committed_on=D(2025, 1, 1),
+            today=TODAY,
+            **kw,
         )
 
     one_victim = make("CJA88-39")
