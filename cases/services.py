@@ -454,7 +454,9 @@ def offence_people_set(
         offence.complainant, offence.suspect = complainant, suspect
         offence.save(update_fields=["complainant", "suspect"])
         ledger.stl_clocks_sync(case, today=today)
-        names = [f"complainant {complainant.given_name} {complainant.family_name}" if complainant else ""]
+        # Victims by their number in the case, as the case page names them (never by name).
+        number = case.victims.filter(pk__lte=complainant.pk).count() if complainant else 0
+        names = [f"complainant Victim {number}" if complainant else ""]
         names.append(f"suspect {suspect}" if suspect else "")
         event_record(
             case=case,

@@ -278,6 +278,12 @@ def _first_victim_named_complainant(case: Case, victim: Victim, *, today: dateti
     return named
 
 
+def victim_label(victim: Victim) -> str:
+    """How the case page and the timeline name a victim: by number in the case ("Victim 2"), never by name (the
+    case page is shown and printed to everyone working the case; the victims page has the names)."""
+    return f"Victim {Victim.objects.filter(case_id=victim.case_id, pk__lte=victim.pk).count()}"
+
+
 def _victim_stl_inputs_changed(case: Case, *, today: datetime.date) -> None:
     """A fact the statutory time limits rest on changed (a date of birth, a report, a relationship): recompute."""
     ledger.stl_clocks_sync(case, today=today)
@@ -322,7 +328,7 @@ def victim_date_of_birth_set(
             case=case,
             kind="victim_date_of_birth",
             actor=actor,
-            summary=f"Date of birth of {victim.given_name} {victim.family_name} "
+            summary=f"Date of birth of {victim_label(victim)} "
             + ("recorded" if date_of_birth else "removed"),
         )
     return victim
@@ -361,7 +367,7 @@ def victim_qualifying_report_record(
     if victim.first_qualifying_report_on and victim.first_qualifying_report_on <= on:
         raise ValidationError(
             {
-                "on": f"{victim.given_name} {victim.family_name}'s first qualifying report was already given on "
+                "on": f"{victim_label(victim)}'s first qualifying report was already given on "
                 f"{victim.first_qualifying_report_on:%d %B %Y}; only an earlier one can replace it."
             }
         )
@@ -385,7 +391,7 @@ def victim_qualifying_report_record(
             case=case,
             kind="qualifying_report",
             actor=actor,
-            summary=f"First qualifying report of {victim.given_name} {victim.family_name} recorded: "
+            summary=f"First qualifying report of {victim_label(victim)} recorded: "
             f"{Victim.QualifyingReportKind(kind).label} of {on:%d %B %Y}"
             + (" (assigned from the case)" if from_case else ""),
         )
@@ -438,7 +444,7 @@ def victim_relationship_set(
             case=case,
             kind="victim_relationship",
             actor=actor,
-            summary=f"{victim.given_name} {victim.family_name} and {suspect}: {row.get_relationship_display()}",
+            summary=f"{victim_label(victim)} and {suspect}: {row.get_relationship_display()}",
         )
     return row
 

@@ -449,3 +449,74 @@ def test_the_only_victim_is_named_complainant_but_not_a_child_who_saw(oic_a):
         actor=oic_a, offence=case.offences.get(), complainant=adult, suspect=case.suspects.get(), today=TODAY
     )
     assert Victim.objects.get(pk=adult.pk).offences.count() == 1
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Through the web forms of the case page
+# --------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_two_complainants_through_the_web_forms(client, oic_a):
+    """The issue's first unsafe case, then an under-16 and a not-connected complainant, all by the case page's
+    forms: each limit is the law's, and the page says which rule gave it and why."""
+    import time_machine
+    from django.urls import reverse
+
+    from cases.models import Case
+
+    with time_machine.travel(datetime.datetime(2025, 6, 10, 12, 0, tzinfo=clocks.LONDON), tick=False):
+        case = _case(
+            oic_a,
+            offences=[
+                {"offence_type": "CJA88-39", "committed_on": D(2025, 1, 1)},
+                {"offence_type": "CJA88-39", "committed_on": D(2025, 1, 1)},
+            ],
+        )
+        client.force_login(oic_a)
+
+        def step(slug: str, data: dict) -> None:
+            response = client.post(
+                reverse("case_step", args=[case.pk, slug]), {f"{slug}-{k}": v for k, v in data.items()}
+            )
+            assert response.status_code == 302, response.content.decode()[-3000:]
+
+        step("victim", {"given_name": "Xena", "family_name": "Victim", "date_of_birth": "1990-05-01"})
+        step("victim", {"given_name": "Yusuf", "family_name": "Victim"})
+        x, y = case.victims.order_by("pk")
+        suspect = case.suspects.get()
+        against_x, against_y = case.offences.order_by("pk")
+        assert against_x.complainant == x and against_y.complainant == x  # the first victim, named for both
+        step("offence-people", {"offence": against_y.pk, "complainant": y.pk, "suspect": suspect.pk})
+        step("relationship", {"victim": x.pk, "suspect": suspect.pk, "relationship": "intimate"})
+        step("relationship", {"victim": y.pk, "suspect": suspect.pk, "relationship": "relatives"})
+        step("qualifying-report", {"victim": x.pk, "on": "2025-06-01", "kind": "witness_statement"})
+        assert (_stl(against_x).due_on, _stl(against_y).due_on) == (D(2025, 12, 1), D(2025, 7, 1))
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        assert "s.39A: witness statement of 1 June 2025 by Victim 1" in page
+        assert "s.127: the complainant&#x27;s date of birth is not recorded" in page  # Y's
+        assert "Yusuf" not in page and "Xena" not in page, "the case page names victims by number"
+
+        # Y aged 15 on the offence day, with a VRI: still s.127.
+        step("victim-born", {"victim": y.pk, "date_of_birth": "2009-06-01"})
+        step("qualifying-report", {"victim": y.pk, "on": "2025-06-02", "kind": "vri"})
+        assert _stl(against_y).due_on == D(2025, 7, 1)
+        assert (
+            "s.127: the complainant was under 16 on the offence day"
+            in client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        )
+        # 16 after all (the date corrected), but recorded as not personally connected: still s.127.
+        step("victim-born", {"victim": y.pk, "date_of_birth": "2008-06-01"})
+        assert _stl(against_y).due_on == D(2025, 12, 2)
+        step("relationship", {"victim": y.pk, "suspect": suspect.pk, "relationship": "not_connected"})
+        assert _stl(against_y).due_on == D(2025, 7, 1)
+        # A date of birth after the offence is refused with the error on the field.
+        response = client.post(
+            reverse("case_step", args=[case.pk, "victim-born"]),
+            {"victim-born-victim": y.pk, "victim-born-date_of_birth": "2025-03-01"},
+        )
+        assert (
+            response.status_code == 400
+            and "after the offence against this victim" in response.content.decode()
+        )
+        assert Case.objects.get(pk=case.pk).stl_due_on == D(2025, 7, 1)
