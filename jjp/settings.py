@@ -271,6 +271,7 @@ SPECTACULAR_SETTINGS = {
         "TriageReasonEnum": "charging.models.TriageReason",
         "QualifyingReportKindEnum": "cases.api.serializers.QUALIFYING_REPORT_KINDS",
         "DecisionInputOutcomeEnum": "charging.api.serializers.FINAL_OUTCOMES",
+        "DapoRequirementKindEnum": "victims.models.DapoRequirementKind",
     },
 }
 
