@@ -1,5 +1,6 @@
 """Forms for the governance pages. They parse and check the shape of input; the services decide what is
-allowed."""
+allowed. Each is drawn in GOV.UK Design System markup (``GovukFormMixin`` and ``templates/includes/field.html``),
+like the case pages' forms."""
 
 from __future__ import annotations
 
@@ -8,19 +9,27 @@ from typing import Any
 
 from django import forms
 
-from cases.forms import DateInput
+from cases.forms import DateInput, GovukFormMixin
 from charging.models import ActionPlanEscalation, ActionPlanRating, IncompleteReason
 
 from .models import HighHarmOverride, PanelReview
 
 
 class MonthInput(forms.DateInput):
+    """``<input type="month">``: its value must be ``yyyy-MM`` (a date's value, ``01/01/2026`` in the site's
+    locale format, leaves the box empty). ``forms.DateInput`` sets ``format`` on the instance, so it is passed
+    here rather than set on the class."""
+
     input_type = "month"
-    format = "%Y-%m"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        attrs = {"class": "govuk-input govuk-input--width-10", **(attrs or {})}
+        super().__init__(attrs=attrs, format="%Y-%m")
 
 
 class MonthField(forms.DateField):
     widget = MonthInput
+    default_error_messages = {"invalid": "Enter a month, for example 2026-01."}
 
     def to_python(self, value: Any) -> datetime.date | None:
         if isinstance(value, str) and len(value) == 7:
@@ -28,7 +37,7 @@ class MonthField(forms.DateField):
         return super().to_python(value)
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(GovukFormMixin, forms.Form):
     start = MonthField(label="From (month)", required=False, input_formats=["%Y-%m-%d"])
     end = MonthField(label="To (month)", required=False, input_formats=["%Y-%m-%d"])
     series = forms.ChoiceField(label="Force, Area or group", required=False)
@@ -50,12 +59,12 @@ class PeriodForm(forms.Form):
         return data
 
 
-class MeetingForm(forms.Form):
+class MeetingForm(GovukFormMixin, forms.Form):
     held_on = forms.DateField(widget=DateInput, label="Meeting date")
     random_count = forms.IntegerField(min_value=0, max_value=200, initial=5, label="Cases drawn at random")
     per_rule_limit = forms.IntegerField(min_value=0, max_value=200, initial=10, label="Most cases per rule")
     seed = forms.CharField(
-        max_length=64, required=False, label="Seed (optional)", help_text="The same seed gives the same draw."
+        max_length=64, required=False, label="Seed", help_text="The same seed gives the same draw."
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -63,7 +72,7 @@ class MeetingForm(forms.Form):
 _RATING_CHOICES = [(v, label) for v, label in PanelReview.Rating.choices]
 
 
-class FindingsForm(forms.Form):
+class FindingsForm(GovukFormMixin, forms.Form):
     investigation = forms.ChoiceField(choices=_RATING_CHOICES, required=False)
     decision_making = forms.ChoiceField(choices=_RATING_CHOICES, required=False, label="Decision making")
     timeliness = forms.ChoiceField(choices=_RATING_CHOICES, required=False)
@@ -86,12 +95,14 @@ class FindingsForm(forms.Form):
         }
 
 
-class ShareLearningForm(forms.Form):
+class ShareLearningForm(GovukFormMixin, forms.Form):
     shared_with = forms.CharField(max_length=200, label="Shared with (e.g. the local DA forum, the JOIM)")
     on = forms.DateField(widget=DateInput, label="Date shared")
 
 
-class RatingForm(forms.Form):
+class RatingForm(GovukFormMixin, forms.Form):
+    step_title = "Rate the plan's proportionality"
+
     rating = forms.ChoiceField(choices=ActionPlanRating.Rating.choices, widget=forms.RadioSelect)
     on = forms.DateField(widget=DateInput, label="Date rated")
     notes = forms.CharField(
@@ -99,23 +110,31 @@ class RatingForm(forms.Form):
     )
 
 
-class EscalationRaiseForm(forms.Form):
+class EscalationRaiseForm(GovukFormMixin, forms.Form):
+    step_title = "Escalate the plan"
+
     on = forms.DateField(widget=DateInput, label="Date raised")
     grounds = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class EscalationAnswerForm(forms.Form):
+class EscalationAnswerForm(GovukFormMixin, forms.Form):
+    step_title = "Answer the escalation"
+
     on = forms.DateField(widget=DateInput, label="Date answered")
     response = forms.ChoiceField(choices=ActionPlanEscalation.Response.choices, widget=forms.RadioSelect)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Explanation to police")
 
 
-class EscalationResolveForm(forms.Form):
+class EscalationResolveForm(GovukFormMixin, forms.Form):
+    step_title = "Resolve the escalation"
+
     on = forms.DateField(widget=DateInput, label="Date resolved")
     resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What was agreed")
 
 
-class IncompleteReasonForm(forms.Form):
+class IncompleteReasonForm(GovukFormMixin, forms.Form):
+    step_title = "Record why an action is not complete"
+
     action = forms.TypedChoiceField(coerce=int, label="Action")
     reason = forms.ChoiceField(choices=[c for c in IncompleteReason.choices if c[0]])
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -125,6 +144,6 @@ class IncompleteReasonForm(forms.Form):
         self.fields["action"].choices = actions
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(GovukFormMixin, forms.Form):
     override = forms.ChoiceField(choices=HighHarmOverride.choices, widget=forms.RadioSelect, required=False)
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))

@@ -24,12 +24,27 @@ from charging import governance_services as plan_services
 from charging.models import Action, ActionPlan, ActionPlanEscalation
 
 from . import forms, metrics, selectors, services
-from .charts import bar_chart
+from .charts import bar_chart, comparison_chart
 from .models import CpsNotification, PanelReview, SamplingRule
 
 # --------------------------------------------------------------------------------------------------------------
 # Index and scrutiny panels
 # --------------------------------------------------------------------------------------------------------------
+
+
+def rule_label(value: str) -> str:
+    """A sampling rule's name as people read it (``two_plus_action_plans``: "Two or more action plans"); an
+    unknown value (a rule since retired) as it is stored."""
+    try:
+        return str(SamplingRule(value).label)
+    except ValueError:
+        return value
+
+
+def _drawn_label(review: PanelReview) -> str:
+    if review.sampling == PanelReview.Sampling.RULE:
+        return f"By rule: {rule_label(review.sampling_rule).lower()}"
+    return str(PanelReview.Sampling(review.sampling).label)
 
 
 @login_required
@@ -90,7 +105,13 @@ def panel_detail(request: HttpRequest, panel_pk: int) -> HttpResponse:
     return render(
         request,
         "governance/panel_detail.html",
-        {"panel": panel, "meetings": meetings, "form": form, "can_schedule": can_schedule},
+        {
+            "panel": panel,
+            "meetings": meetings,
+            "form": form,
+            "can_schedule": can_schedule,
+            "rules": [rule_label(r) for r in selectors.RULES_BY_PANEL_KIND[panel.kind]],
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -100,22 +121,24 @@ def meeting_detail(request: HttpRequest, meeting_pk: int) -> HttpResponse:
     meeting = get_object_or_404(
         selectors.meetings_visible_to(request.user).select_related("panel"), pk=meeting_pk
     )
-    reviews = (
+    reviews = list(
         selectors.reviews_visible_to(request.user)
         .filter(meeting=meeting)
         .select_related("case", "case__force")
         .order_by("sampling", "sampling_rule", "pk")
     )
+    for review in reviews:
+        review.drawn_label = _drawn_label(review)  # type: ignore[attr-defined]
     return render(
         request,
         "governance/meeting_detail.html",
         {
             "meeting": meeting,
             "reviews": reviews,
-            "hidden": meeting.reviews.count() - reviews.count(),
+            "hidden": meeting.reviews.count() - len(reviews),
             "can_sample": meeting.sampled_at is None
             and request.user.has_perm("governance.sample_cases", meeting),
-            "rules": SamplingRule,
+            "rules": [rule_label(r) for r in selectors.RULES_BY_PANEL_KIND[meeting.panel.kind]],
         },
     )
 
@@ -178,6 +201,8 @@ def review_detail(request: HttpRequest, review_pk: int) -> HttpResponse:
         {
             "review": review,
             "case": case,
+            "drawn_label": _drawn_label(review),
+            "matched_rules": [rule_label(r) for r in review.matched_rules],
             "findings": [
                 (
                     forms.FindingsForm.base_fields[n].label or n.replace("_", " ").capitalize(),
@@ -204,7 +229,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         .annotate(plans=Count("action_plans"))
         .order_by("-plans", "urn")[:500]
     )
-    return render(request, "governance/review_queue.html", {"cases": cases})
+    return render(
+        request,
+        "governance/review_queue.html",
+        {"cases": cases, "rule_label": rule_label(SamplingRule.TWO_PLUS_ACTION_PLANS)},
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -466,10 +495,14 @@ def performance(request: HttpRequest) -> HttpResponse:
     selected = request.GET.get("series") or (own if own in series else "national")
     if selected not in series:
         selected = "national" if "national" in series else (choices[0][0] if choices else "")
-    form = forms.PeriodForm(
-        initial={"start": start, "end": end, "series": selected},
-        series_choices=choices or [("national", "—")],
-    )
+    series_choices = choices or [("national", "—")]
+    if period_errors is not None:  # the months as typed, each message at its box and in the error summary
+        form = forms.PeriodForm({**params, "series": selected}, series_choices=series_choices)
+        form.is_valid()
+    else:
+        form = forms.PeriodForm(
+            initial={"start": start, "end": end, "series": selected}, series_choices=series_choices
+        )
     chosen = series.get(selected, {})
     columns: list[datetime.date | None] = [*report.months, None]
     table = [
@@ -505,19 +538,33 @@ def performance(request: HttpRequest) -> HttpResponse:
         )
         for m in metrics.METRICS
     ]
-    charts = []
+    charts, compare_charts = [], []
+    compare_labels = [_series_label(next(iter(series[k].values()))) for k in compare_keys]
     for m in metrics.METRICS:
         if not m.chart:
             continue
+        scale = 1.0 if m.unit == "share" else None
+        values = [chosen[month].values.get(m.key) if month in chosen else None for month in report.months]
         points = [
-            (
-                month.strftime("%b"),
-                chosen[month].values.get(m.key) if month in chosen else None,
-                metrics.metric_value_display(m, chosen[month].values.get(m.key) if month in chosen else None),
-            )
-            for month in report.months
+            (month.strftime("%b %y"), value, metrics.metric_value_display(m, value))
+            for month, value in zip(report.months, values, strict=True)
         ]
-        charts.append((m, bar_chart(m.label, points, maximum=1.0 if m.unit == "share" else None)))
+        long_labels = [month.strftime("%B %Y") for month in report.months]
+        charts.append((m, bar_chart(m.label, points, maximum=scale, long_labels=long_labels)))
+        whole = [series[k][None].values.get(m.key) if None in series[k] else None for k in compare_keys]
+        compare_charts.append(
+            (
+                m,
+                comparison_chart(
+                    m.label,
+                    [
+                        (label, value, metrics.metric_value_display(m, value))
+                        for label, value in zip(compare_labels, whole, strict=True)
+                    ],
+                    maximum=scale,
+                ),
+            )
+        )
     return render(
         request,
         "governance/performance.html",
@@ -529,9 +576,10 @@ def performance(request: HttpRequest) -> HttpResponse:
             "columns": [_month_label(c) for c in columns],
             "table": table,
             "reason_table": reason_table,
-            "compare_labels": [_series_label(next(iter(series[k].values()))) for k in compare_keys],
+            "compare_labels": compare_labels,
             "compare": compare,
             "charts": charts,
+            "compare_charts": compare_charts,
             "query": request.GET.urlencode(),
             "metrics": metrics.METRICS,
         },
