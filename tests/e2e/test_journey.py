@@ -254,7 +254,7 @@ def test_two_people_work_a_case_from_referral_to_charge(chromium, live_server, a
         cps.open_case(URN)
         decide = cps.step("Record the charging decision")
         decide.get_by_label("Charge", exact=True).check()
-        decide.get_by_label("Full Code Test").check()
+        decide.get_by_role("radio", name="Full Code Test").check()
         decide.get_by_label("Reasons").fill("The Full Code Test is met: the 999 call supports the account.")
         cps.submit_step(decide, "Record the charging decision")
         cps.dashboard("prosecutor")
