@@ -329,7 +329,7 @@ def main() -> None:
         "the suspect's identity by PNC ID, the investigation clock and a time-limit clock per summary-only "
         "offence (with their due dates and any crossing on opening), the timeline entry and its webhook hook, "
         "and the language check of the summary. Read once per request, not per record: which URNs exist, the "
-        "deadline rules and bank holidays, the offence table and the lexicon (`cases.services.request_cache`); "
+        "deadline rules and bank holidays, the offence table and the lexicon (`cases.kernel.request_cache`); "
         "`tests/api/test_api_bulk_budget.py` pins the SQL statements per record."
     )
     write_section(HEADING, "\n".join(doc))

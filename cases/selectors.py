@@ -37,7 +37,8 @@ def case_visibility_q(user: Any, prefix: str = "", *, case_id: str | None = None
     - superusers (system operators): everything;
     - staff of a force with an operational role: the force's cases;
     - staff of a CPS Area with an operational role: cases referred to the Area;
-    - scrutiny panel members: the cases their panels review;
+    - the further grounds higher apps register (``hooks.access_grants``): scrutiny panel members see the cases
+      their panels review (``governance/access.py``);
     - a restricted (police-perpetrated) case: only the users named on it, on top of the above.
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -52,11 +53,12 @@ def case_visibility_q(user: Any, prefix: str = "", *, case_id: str | None = None
             allowed |= Q(**{f"{prefix}force_id": org.pk})
         else:
             allowed |= Q(**{f"{prefix}cps_area_id": org.pk})
-    if "panel_member" in user.roles:
-        from governance.models import PanelReview
+    from . import hooks  # further grounds given by higher apps (scrutiny panels: governance)
 
-        reviewed = PanelReview.objects.filter(panel__members=user).values("case_id")
-        allowed |= Q(**{f"{case_pk}__in": reviewed})
+    for grant in hooks.access_grants.grants():
+        granted = grant.q(user, case_pk)
+        if granted is not None:
+            allowed |= granted
     from .models import Case
 
     named = Case.restricted_to.through.objects.filter(user_id=user.pk).values("case_id")
@@ -73,18 +75,19 @@ def gate_sql(user: str, org: str, case: str, *, case_id: str = "id") -> str:
 
     - inactive: nothing; superusers: everything;
     - staff of a force with an operational role: the force's cases; of a CPS Area: the cases referred to it;
-    - scrutiny panel members: the cases their panels review;
+    - the further grounds higher apps register (``hooks.access_grants``: scrutiny panel members see the cases
+      their panels review);
     - a restricted case: only the users named on it, on top of the above.
 
     Built from table names only; uses the parameter ``%(operational_roles)s`` (``list(OPERATIONAL_ROLES)``)."""
-    from governance.models import PanelReview, ScrutinyPanel
-
+    from . import hooks
     from .models import Case
 
-    members = ScrutinyPanel.members.through._meta
-    panelreview, panel_members = PanelReview._meta.db_table, members.db_table
-    panel_column = members.get_field("scrutinypanel").column
     restricted = Case.restricted_to.through._meta.db_table
+    grants = "".join(
+        f"\n                    OR ({grant.sql(user, f'{case}.{case_id}')})"
+        for grant in hooks.access_grants.grants()
+    )
     return f"""(
         {user}.is_active AND (
             {user}.is_superuser
@@ -96,14 +99,7 @@ def gate_sql(user: str, org: str, case: str, *, case_id: str = "id") -> str:
                         AND CASE WHEN {org}.kind = 'force' THEN {case}.force_id = {org}.id
                                  ELSE {case}.cps_area_id IS NOT DISTINCT FROM {org}.id END
                     )
-                    OR (
-                        'panel_member' = ANY({user}.roles)
-                        AND EXISTS (
-                            SELECT 1 FROM {panelreview} gate_pr
-                            JOIN {panel_members} gate_pm ON gate_pm.{panel_column} = gate_pr.panel_id
-                            WHERE gate_pr.case_id = {case}.{case_id} AND gate_pm.user_id = {user}.id
-                        )
-                    )
+{grants}
                 )
                 AND (
                     NOT {case}.restricted

@@ -8,23 +8,27 @@ input with messages that say what is wrong, writes a timeline event, and opens o
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-import pghistory
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from . import clocks, derived, ledger, webhooks
+from . import clocks, hooks, kernel, ledger
+from .kernel import (
+    TransitionError,
+    audited,
+    born_on_check,
+    check_status,
+    event_record,
+    language_check,
+    lock_case,
+    not_future,
+    sync_rules,
+)
 from .models import (
     BankHolidayOverride,
     Case,
-    CaseEvent,
     Clock,
     Offence,
     OffenceType,
@@ -33,133 +37,6 @@ from .models import (
     User,
 )
 from .rules import require
-
-
-class TransitionError(ValidationError):
-    """The change is not allowed at the case's current stage."""
-
-
-@contextmanager
-def _audited(actor: User | None, reason: str):
-    """Attach who and why to the row-level audit history written by the pghistory triggers."""
-    with pghistory.context(user=getattr(actor, "pk", None), reason=reason):
-        yield
-
-
-def event_record(
-    *,
-    case: Case,
-    kind: str,
-    actor: User | None,
-    summary: str,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-) -> CaseEvent:
-    """Write one entry on the case's timeline and refresh the case's derived columns (it has changed: see
-    ``cases/derived.py``); once the change commits, the force's webhooks hear of it."""
-    now = timezone.now()
-    event = CaseEvent.objects.create(
-        case=case, kind=kind, actor=actor, summary=summary, reason=reason, data=data or {}, occurred_at=now
-    )
-    derived.case_refresh(case.pk, now=now)
-    transaction.on_commit(lambda: webhooks.enqueue_for_case_event(event))
-    return event
-
-
-@dataclass
-class _RequestCache:
-    rules_synced: bool = False
-    offence_types: dict[str, OffenceType] | None = None
-
-
-_request_cache: ContextVar[_RequestCache | None] = ContextVar("cases_request_cache", default=None)
-
-
-@contextmanager
-def request_cache() -> Iterator[None]:
-    """One request that writes many records through the services (the API's bulk upsert, an upsert adding
-    several offences): inside the block the deadline rules and holiday calendar are synced once
-    (``ledger.sync_rules``), and the offence table and the active lexicon (``victims/language.py``) are each
-    read once, instead of once per record. Nothing outlives the block: the next request reads them afresh and
-    sees an administrator's change. Every record still goes through its service (clocks, timeline, audit).
-    Nested blocks share the outermost one."""
-    if _request_cache.get() is not None:
-        yield
-        return
-    from victims.language import lexicon_cache  # victims build on cases
-
-    token = _request_cache.set(_RequestCache())
-    try:
-        with lexicon_cache():
-            yield
-    finally:
-        _request_cache.reset(token)
-
-
-def _sync_rules() -> None:
-    """``ledger.sync_rules()``, once per ``request_cache`` block (every time outside one)."""
-    cache = _request_cache.get()
-    if cache is None or not cache.rules_synced:
-        ledger.sync_rules()
-        if cache is not None:
-            cache.rules_synced = True
-
-
-def _offence_type(code: str) -> OffenceType | None:
-    """The offence type with this code: one query, or the request's copy of the (small) offence table."""
-    cache = _request_cache.get()
-    if cache is None:
-        return OffenceType.objects.filter(code=code).first()
-    if cache.offence_types is None:
-        cache.offence_types = {o.code: o for o in OffenceType.objects.all()}
-    return cache.offence_types.get(code)
-
-
-def language_check(*, case: Case, source: Any, actor: User | None, **fields: str) -> None:
-    """Trauma-informed language: record (never block) victim-blaming or minimising phrases in free text just
-    saved, for the writer's warning and the governance counts (victims/language.py)."""
-    from victims.language import findings_record  # victims build on cases
-
-    findings_record(case=case, source=source, fields=fields, author=actor)
-
-
-def _not_future(day: datetime.date, field: str, today: datetime.date) -> None:
-    """The date of an event a person typed (a report, an offence, a receipt, a decision...): not in the future,
-    and not before ``JJP_EARLIEST_EVENT_DATE`` (1 January 1950: an earlier one is a typing error). Every app's
-    services check their event dates here, so web forms and the API are refused alike (docs/rules.md)."""
-    if day > today:
-        raise ValidationError({field: f"{day:%d %B %Y} is in the future (today is {today:%d %B %Y})."})
-    earliest = settings.JJP_EARLIEST_EVENT_DATE
-    if day < earliest:
-        message = f"{day:%d %B %Y} is before {earliest:%d %B %Y}, the earliest date accepted; check the year."
-        raise ValidationError({field: message})
-
-
-def _born_on_check(day: datetime.date | None, field: str, today: datetime.date) -> None:
-    """A date of birth a person typed: not in the future, not before ``JJP_EARLIEST_BIRTH_DATE`` (1 January 1900)."""
-    if day is None:
-        return
-    if day > today:
-        raise ValidationError({field: f"A date of birth of {day:%d %B %Y} is in the future."})
-    earliest = settings.JJP_EARLIEST_BIRTH_DATE
-    if day < earliest:
-        raise ValidationError(
-            {field: f"A date of birth of {day:%d %B %Y} is before {earliest:%d %B %Y}; check the year."}
-        )
-
-
-def _check_status(case: Case, allowed: Iterable[str], doing: str) -> None:
-    allowed = tuple(allowed)
-    if case.status not in allowed:
-        names = ", ".join(str(Case.Status(s).label).lower() for s in allowed)
-        raise TransitionError(
-            f"Cannot {doing}: the case is {case.get_status_display().lower()}; this is allowed only when it is {names}."
-        )
-
-
-def lock_case(case: Case) -> Case:
-    """Re-read the case under a row lock so two concurrent state changes cannot interleave."""
-    return Case.objects.select_for_update().get(pk=case.pk)
 
 
 def _offence_validate(
@@ -171,7 +48,7 @@ def _offence_validate(
     today: datetime.date,
     prefix: str = "",
 ) -> None:
-    _not_future(committed_on, f"{prefix}committed_on", today)
+    not_future(committed_on, f"{prefix}committed_on", today)
     if committed_from and committed_from > committed_on:
         raise ValidationError(
             {
@@ -209,7 +86,7 @@ def case_create(
     """Open a case for the actor's force with its offences and suspects; starts the 21-day investigation
     clock and a statutory time limit clock for each summary-only offence."""
     require(actor, "cases.create_case")
-    _sync_rules()
+    sync_rules()
     today = today or ledger.london_today()
     urn = (urn or "").strip().upper()
     errors: dict[str, str] = {}
@@ -233,11 +110,11 @@ def case_create(
         )
     if errors:
         raise ValidationError(errors)
-    _not_future(reported_on, "reported_on", today)
+    not_future(reported_on, "reported_on", today)
     for i, spec in enumerate(suspects):
-        _born_on_check(spec.get("date_of_birth"), f"suspects[{i}].date_of_birth", today)
+        born_on_check(spec.get("date_of_birth"), f"suspects[{i}].date_of_birth", today)
     if first_qualifying_report_on:
-        _not_future(first_qualifying_report_on, "first_qualifying_report_on", today)
+        not_future(first_qualifying_report_on, "first_qualifying_report_on", today)
         if first_qualifying_report_on < reported_on:
             raise ValidationError(
                 {
@@ -251,7 +128,7 @@ def case_create(
     if oic is not None and oic.organisation_id != actor.organisation_id:
         raise ValidationError({"oic": "The officer in charge must belong to the same force."})
 
-    with _audited(actor, "case_create"):
+    with audited(actor, "case_create"):
         try:
             with transaction.atomic():
                 case = Case.objects.create(
@@ -296,9 +173,7 @@ def case_create(
         ledger.stl_clocks_sync(case, today=today)
         language_check(case=case, source=case, actor=actor, summary=summary)
         if children_in_household:
-            from victims.services import encompass_clock_ensure  # victims build on cases
-
-            encompass_clock_ensure(case, today=today)
+            hooks.household_changed.fire(case=case, today=today)
         event_record(
             case=case,
             kind="case_created",
@@ -338,7 +213,7 @@ def _offence_create(
 ) -> Offence:
     otype = spec.get("offence_type")
     if isinstance(otype, str):
-        otype = _offence_type(otype)
+        otype = kernel.offence_type(otype)
     if not isinstance(otype, OffenceType):
         raise ValidationError(
             {f"{prefix}offence_type": f"Unknown offence type {spec.get('offence_type')!r}."}
@@ -444,13 +319,13 @@ def offence_people_set(
     case = offence.case
     require(actor, "cases.add_offence", case)
     case = lock_case(case)
-    _sync_rules()
+    sync_rules()
     today = today or ledger.london_today()
     offence = Offence.objects.select_for_update().get(pk=offence.pk, case=case)
     offence_people_check(
         case=case, committed_on=offence.committed_on, complainant=complainant, suspect=suspect
     )
-    with _audited(actor, "offence_people_set"):
+    with audited(actor, "offence_people_set"):
         offence.complainant, offence.suspect = complainant, suspect
         offence.save(update_fields=["complainant", "suspect"])
         ledger.stl_clocks_sync(case, today=today)
@@ -489,9 +364,9 @@ def offence_add(
     case = lock_case(case)
     if case.is_closed:
         raise TransitionError(f"Cannot add an offence: the case is {case.get_status_display().lower()}.")
-    _sync_rules()
+    sync_rules()
     today = today or ledger.london_today()
-    with _audited(actor, "offence_add"):
+    with audited(actor, "offence_add"):
         offence = _offence_create(
             case=case,
             spec={
@@ -524,11 +399,11 @@ def case_record_qualifying_report(
     time limit for domestic abuse common assault, so the STL clocks are recomputed."""
     require(actor, "cases.change_case", case)
     case = lock_case(case)
-    _sync_rules()
+    sync_rules()
     today = today or ledger.london_today()
     if kind not in (Case.QualifyingReportKind.WITNESS_STATEMENT, Case.QualifyingReportKind.VRI):
         raise ValidationError({"kind": "Choose a witness statement or a video-recorded interview."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < case.reported_on:
         raise ValidationError(
             {"on": f"{on:%d %B %Y} is before the report to police ({case.reported_on:%d %B %Y})."}
@@ -540,7 +415,7 @@ def case_record_qualifying_report(
                 f"{case.first_qualifying_report_on:%d %B %Y}; only an earlier one can replace it."
             }
         )
-    with _audited(actor, "case_record_qualifying_report"):
+    with audited(actor, "case_record_qualifying_report"):
         case.first_qualifying_report_on, case.first_qualifying_report_kind = on, kind
         case.save(update_fields=["first_qualifying_report_on", "first_qualifying_report_kind", "updated_at"])
         ledger.stl_clocks_sync(case, today=today)
@@ -602,7 +477,7 @@ def _shown(value: Any) -> Any:
 def _reported_on_check(case: Case, reported_on: Any, today: datetime.date) -> None:
     if not isinstance(reported_on, datetime.date) or isinstance(reported_on, datetime.datetime):
         raise ValidationError({"reported_on": "Enter a date."})
-    _not_future(reported_on, "reported_on", today)
+    not_future(reported_on, "reported_on", today)
     if case.first_qualifying_report_on and case.first_qualifying_report_on < reported_on:
         raise ValidationError(
             {
@@ -658,10 +533,10 @@ def case_update(
     changes = {name: value for name, value in changes.items() if getattr(case, name) != value}
     if not changes:
         return case
-    _sync_rules()
+    sync_rules()
     today = today or ledger.london_today()
     for name in changes:
-        _check_status(case, CASE_UPDATE_STAGES[name], f"change the {_FIELD_NAMES[name]}")
+        check_status(case, CASE_UPDATE_STAGES[name], f"change the {_FIELD_NAMES[name]}")
     errors: dict[str, str] = {}
     if "risk_level" in changes and changes["risk_level"] not in Case.RiskLevel.values:
         errors["risk_level"] = f"Choose one of {', '.join(Case.RiskLevel.values)}."
@@ -677,7 +552,7 @@ def case_update(
     if "reported_on" in changes:
         _reported_on_check(case, changes["reported_on"], today)
     before = {name: getattr(case, name) for name in changes}
-    with _audited(actor, "case_update"):
+    with audited(actor, "case_update"):
         for name, value in changes.items():
             setattr(case, name, value)
         case.save(update_fields=[*changes, "updated_at"])
@@ -696,9 +571,7 @@ def case_update(
             ledger.stl_clocks_sync(case, today=today)
         if "children_in_household" in changes:
             if case.children_in_household:
-                from victims.services import encompass_clock_ensure  # victims build on cases
-
-                encompass_clock_ensure(case, today=today)
+                hooks.household_changed.fire(case=case, today=today)
             else:
                 ledger.clocks_stop(
                     case.clocks.open().filter(kind=Clock.Kind.OPERATION_ENCOMPASS, victim__isnull=True),
@@ -781,22 +654,22 @@ def case_record_police_outcome(
     referral or while an action plan is with police (then CPS must be told, and the event says so)."""
     require(actor, "cases.record_police_outcome", case)
     case = lock_case(case)
-    _sync_rules()
+    sync_rules()
     today = today or ledger.london_today()
     if outcome not in (Case.Status.NO_FURTHER_ACTION, Case.Status.OUT_OF_COURT):
         raise ValidationError({"outcome": "Choose no further action or an out-of-court resolution."})
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason for the police decision."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < case.reported_on:
         raise ValidationError({"on": "The outcome date is before the report to police."})
-    _check_status(
+    check_status(
         case,
         (Case.Status.REPORTED, Case.Status.INVESTIGATION, Case.Status.ACTION_PLAN),
         "record a police outcome",
     )
     after_action_plan = case.status == Case.Status.ACTION_PLAN
-    with _audited(actor, "case_record_police_outcome"):
+    with audited(actor, "case_record_police_outcome"):
         stop_investigation_clock(case, on=on)
         case.status = outcome
         case.save(update_fields=["status", "updated_at"])
@@ -827,9 +700,7 @@ def case_record_police_outcome(
         if after_action_plan:
             # Police closing a case after a CPS action plan must tell CPS (Director's Guidance): the record and
             # the email to the prosecutor are governance's.
-            from governance.services import cps_notification_record
-
-            cps_notification_record(actor=actor, case=case, on=on, reason=reason)
+            hooks.police_nfa_after_plan.fire(actor=actor, case=case, on=on, reason=reason)
     return case
 
 
@@ -842,7 +713,7 @@ def case_restrict(*, actor: User, case: Case, users: Sequence[User], reason: str
         raise TransitionError("Only a case whose suspect works for the police can be restricted.")
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason for restricting the case."})
-    with _audited(actor, "case_restrict"):
+    with audited(actor, "case_restrict"):
         case.restricted = True
         case.save(update_fields=["restricted", "updated_at"])
         case.restricted_to.set({actor, *users})
@@ -875,12 +746,12 @@ def case_progress(
     }
     if to not in allowed:
         raise ValidationError({"to": "A case can only be moved to court or concluded here."})
-    _check_status(case, allowed[to], f"mark the case {Case.Status(to).label.lower()}")
-    _not_future(on, "on", today or ledger.london_today())
+    check_status(case, allowed[to], f"mark the case {Case.Status(to).label.lower()}")
+    not_future(on, "on", today or ledger.london_today())
     charged_on = case.charges.order_by("-charged_on").values_list("charged_on", flat=True).first()
     if charged_on and on < charged_on:
         raise ValidationError({"on": f"{on:%d %B %Y} is before the charge ({charged_on:%d %B %Y})."})
-    with _audited(actor, "case_progress"):
+    with audited(actor, "case_progress"):
         case.status = to
         case.save(update_fields=["status", "updated_at"])
         if to == Case.Status.CONCLUDED:
@@ -899,7 +770,7 @@ def bank_holiday_override_set(
         raise ValidationError({"action": "Choose add or remove."})
     if not reason.strip():
         raise ValidationError({"reason": "Say why (e.g. the proclamation)."})
-    with _audited(actor, "bank_holiday_override_set"):
+    with audited(actor, "bank_holiday_override_set"):
         override, _ = BankHolidayOverride.objects.update_or_create(
             day=day, defaults={"action": action, "reason": reason}
         )
@@ -909,7 +780,7 @@ def bank_holiday_override_set(
 
 @transaction.atomic
 def bank_holiday_override_remove(*, actor: User | None, day: datetime.date) -> None:
-    with _audited(actor, "bank_holiday_override_remove"):
+    with audited(actor, "bank_holiday_override_remove"):
         BankHolidayOverride.objects.filter(day=day).delete()
         recompute_working_day_clocks()
 

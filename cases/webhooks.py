@@ -143,6 +143,12 @@ def _write(case: Case, event_name: str, key: str, payload: dict[str, Any], endpo
     )
 
 
+def on_case_event(*, event: CaseEvent) -> None:
+    """The ``case_event`` hook's handler: once the service's transaction commits, the force's webhooks hear of
+    the timeline entry."""
+    transaction.on_commit(lambda: enqueue_for_case_event(event))
+
+
 def enqueue_for_case_event(event: CaseEvent | int) -> list[int]:
     """Outbox rows for a timeline event that force systems subscribe to (a CPS decision, an action plan, a file
     returned at triage), then queue their sending. Call it after the service's transaction commits:

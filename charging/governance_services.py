@@ -15,9 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from cases import ledger
+from cases.kernel import TransitionError, audited, event_record, lock_case, not_future
 from cases.models import User
 from cases.rules import require
-from cases.services import TransitionError, _audited, _not_future, event_record, lock_case
 
 from .models import (
     Action,
@@ -29,7 +29,7 @@ from .models import (
 
 
 def _plan_dates(plan: ActionPlan, on: datetime.date, field: str, today: datetime.date) -> None:
-    _not_future(on, field, today)
+    not_future(on, field, today)
     if on < plan.issued_on:
         raise ValidationError(
             {field: f"{on:%d %B %Y} is before the action plan was issued ({plan.issued_on:%d %B %Y})."}
@@ -59,7 +59,7 @@ def action_plan_rate(
     _plan_dates(plan, on, "on", today)
     if ActionPlanRating.objects.filter(plan=plan).exists():
         raise TransitionError("This action plan has already been rated.")
-    with _audited(actor, "action_plan_rate"):
+    with audited(actor, "action_plan_rate"):
         result = ActionPlanRating.objects.create(
             plan=plan, rating=rating, rated_by=actor, rated_on=on, notes=notes.strip()
         )
@@ -108,7 +108,7 @@ def action_plan_escalation_raise(
         )
     if plan.escalations.exclude(status=ActionPlanEscalation.Status.RESOLVED).exists():
         raise TransitionError("This action plan already has an escalation under way.")
-    with _audited(actor, "action_plan_escalation_raise"):
+    with audited(actor, "action_plan_escalation_raise"):
         escalation = ActionPlanEscalation.objects.create(
             plan=plan, raised_by=actor, raised_on=on, grounds=grounds.strip()
         )
@@ -148,12 +148,12 @@ def action_plan_escalation_answer(
         raise ValidationError({"response": "Choose: the plan stands, is amended, or actions are withdrawn."})
     if not notes.strip():
         raise ValidationError({"notes": "Explain the answer to police."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < escalation.raised_on:
         raise ValidationError(
             {"on": f"The answer is dated before the escalation ({escalation.raised_on:%d %B %Y})."}
         )
-    with _audited(actor, "action_plan_escalation_answer"):
+    with audited(actor, "action_plan_escalation_answer"):
         escalation.status = ActionPlanEscalation.Status.ANSWERED
         escalation.answered_by, escalation.answered_on = actor, on
         escalation.response, escalation.response_notes = response, notes.strip()
@@ -192,12 +192,12 @@ def action_plan_escalation_resolve(
         )
     if not resolution.strip():
         raise ValidationError({"resolution": "Record what was agreed."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < escalation.answered_on:
         raise ValidationError(
             {"on": f"The resolution is dated before the answer ({escalation.answered_on:%d %B %Y})."}
         )
-    with _audited(actor, "action_plan_escalation_resolve"):
+    with audited(actor, "action_plan_escalation_resolve"):
         escalation.status = ActionPlanEscalation.Status.RESOLVED
         escalation.resolved_by, escalation.resolved_on = actor, on
         escalation.resolution = resolution.strip()
@@ -233,7 +233,7 @@ def action_incomplete_reason_record(
         raise ValidationError({"notes": "Explain the reason when it is 'other'."})
     if action.status == Action.Status.COMPLETED:
         raise TransitionError("The action is complete; there is no reason to record.")
-    with _audited(actor, "action_incomplete_reason_record"):
+    with audited(actor, "action_incomplete_reason_record"):
         action.incomplete_reason = reason
         if notes.strip():
             action.latest_reason = notes.strip()

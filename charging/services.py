@@ -24,20 +24,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import ledger
-from cases.models import Alert, Case, Clock, Offence, Organisation, Role, User
-from cases.rules import require
-from cases.services import (
+from cases.kernel import (
     TransitionError,
-    _audited,
-    _check_status,
-    _not_future,
-    cancel_open_clocks,
+    audited,
+    check_status,
     event_record,
     language_check,
     lock_case,
-    stop_investigation_clock,
-    victim_update_clocks_open,
+    not_future,
 )
+from cases.models import Alert, Case, Clock, Offence, Organisation, Role, User
+from cases.rules import require
+from cases.services import cancel_open_clocks, stop_investigation_clock, victim_update_clocks_open
 
 from .models import (
     Action,
@@ -74,7 +72,7 @@ def case_refer_to_cps(
     case = lock_case(case)
     ledger.sync_rules()
     today = today or ledger.london_today()
-    _check_status(case, REFERRABLE, "refer the case to CPS")
+    check_status(case, REFERRABLE, "refer the case to CPS")
     if kind == ChargingReferral.Kind.EARLY_ADVICE:
         raise ValidationError(
             {
@@ -84,7 +82,7 @@ def case_refer_to_cps(
         )
     if kind not in ChargingReferral.Kind.values:
         raise ValidationError({"kind": "Only a full file for a charging decision can be referred."})
-    _not_future(received_on, "received_on", today)
+    not_future(received_on, "received_on", today)
     if received_on < case.reported_on:
         raise ValidationError(
             {
@@ -106,7 +104,7 @@ def case_refer_to_cps(
         raise ValidationError({"cps_area": f"{cps_area} is not a CPS Area this case can be referred to."})
     if not case.offences.exists():
         raise TransitionError("Add at least one offence before referring the case.")
-    with _audited(actor, "case_refer_to_cps"):
+    with audited(actor, "case_refer_to_cps"):
         sequence = (case.referrals.aggregate(n=Max("sequence"))["n"] or 0) + 1
         # The Area first, so the submission (and the charging clock) take their copy of it from the case.
         case.cps_area_id = case.cps_area_id or (cps_area.pk if cps_area else case.force.area_id)
@@ -226,7 +224,7 @@ def referral_triage(
     _awaiting(referral, "triage the referral")
     if referral.triage != ChargingReferral.Triage.PENDING:
         raise TransitionError("This submission has already been triaged.")
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < referral.received_on:
         raise ValidationError({"on": "Triage cannot come before CPS received the referral."})
     unknown = [r for r in reasons if r not in TriageReason.values]
@@ -241,7 +239,7 @@ def referral_triage(
     case = referral.case
     if accept:
         prosecutor = _allocation(case, actor=actor, prosecutor=prosecutor)
-    with _audited(actor, "referral_triage"):
+    with audited(actor, "referral_triage"):
         referral.triage = ChargingReferral.Triage.ACCEPTED if accept else ChargingReferral.Triage.REJECTED
         referral.triaged_on, referral.triage_reasons, referral.triage_notes = on, list(reasons), notes
         if accept:
@@ -303,10 +301,10 @@ def conversation_record(
         )
     if mode not in CaseConversation.Mode.values:
         raise ValidationError({"mode": "Choose digital or face to face."})
-    _not_future(held_on, "held_on", today)
+    not_future(held_on, "held_on", today)
     if held_on < case.reported_on:
         raise ValidationError({"held_on": "The conversation is dated before the report to police."})
-    with _audited(actor, "conversation_record"):
+    with audited(actor, "conversation_record"):
         conversation = CaseConversation.objects.create(
             case=case,
             referral=case.referrals.filter(status=ChargingReferral.Status.AWAITING_DECISION).first(),
@@ -344,7 +342,7 @@ def _decision_validate(
     _awaiting(referral, "record a decision")
     if referral.triage == ChargingReferral.Triage.REJECTED:
         raise TransitionError("This submission was returned at triage; police must resubmit.")
-    _not_future(decided_on, "decided_on", today)
+    not_future(decided_on, "decided_on", today)
     if decided_on < referral.received_on:
         raise ValidationError(
             {
@@ -508,7 +506,7 @@ def decision_record(
     if test not in ChargingDecision.Test.values:
         raise ValidationError({"test": "Choose the Full Code Test or the Threshold Test."})
     mixed = len({r[1] for r in rows}) > 1
-    with _audited(actor, "decision_record"):
+    with audited(actor, "decision_record"):
         decision = ChargingDecision.objects.create(
             case=case,
             referral=referral,
@@ -666,7 +664,7 @@ def action_plan_issue(
     if respond_by < decided_on:
         raise ValidationError({"respond_by": "The response date is before the decision date."})
     _actions_validate(actions, start=decided_on, respond_by=respond_by, field="actions")
-    with _audited(actor, "action_plan_issue"):
+    with audited(actor, "action_plan_issue"):
         decision = ChargingDecision.objects.create(
             case=case,
             referral=referral,
@@ -786,7 +784,7 @@ def action_plan_amend(
         )
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason for the change."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < plan.issued_on:
         raise ValidationError({"on": "The date is before the action plan was issued."})
     if respond_by is None and not add and not moves:
@@ -842,7 +840,7 @@ def action_plan_amend(
                 }
             )
     changes = 0
-    with _audited(actor, "action_plan_amend"):
+    with audited(actor, "action_plan_amend"):
         if respond_by is not None:
             before = plan.respond_by
             plan.respond_by = respond_by
@@ -949,10 +947,10 @@ def action_update(
         )
     if status in (Action.Status.WITHDRAWN, Action.Status.REOPENED) and not reason.strip():
         raise ValidationError({"reason": "Give the reason for the change."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < action.plan.issued_on:
         raise ValidationError({"on": "The date is before the action plan was issued."})
-    with _audited(actor, "action_update"):
+    with audited(actor, "action_update"):
         action.status = status
         action.latest_reason = reason
         action.completed_on = on if status == Action.Status.COMPLETED else None
@@ -1026,11 +1024,11 @@ def charge_record(
     case = lock_case(case)
     ledger.sync_rules()
     today = today or ledger.london_today()
-    _check_status(case, (Case.Status.DECIDED,), "record a charge")
+    check_status(case, (Case.Status.DECIDED,), "record a charge")
     decision, to_charge = offences_to_charge(case)
     if decision is None:
         raise TransitionError("There is no CPS decision to charge on this case.")
-    _not_future(charged_on, "charged_on", today)
+    not_future(charged_on, "charged_on", today)
     if charged_on < decision.decided_on:
         raise ValidationError(
             {
@@ -1080,7 +1078,7 @@ def charge_record(
         )
     suspect = offences[0].suspect
     remaining = [o for o in to_charge if o not in offences]
-    with _audited(actor, "charge_record"):
+    with audited(actor, "charge_record"):
         charge = Charge.objects.create(
             case=case,
             decision=decision,
@@ -1156,8 +1154,8 @@ def early_advice_request(
     require(actor, "charging.refer_case", case)
     case = lock_case(case)
     today = today or ledger.london_today()
-    _check_status(case, REFERRABLE, "ask for early advice")
-    _not_future(requested_on, "requested_on", today)
+    check_status(case, REFERRABLE, "ask for early advice")
+    not_future(requested_on, "requested_on", today)
     if requested_on < case.reported_on:
         raise ValidationError(
             {
@@ -1176,7 +1174,7 @@ def early_advice_request(
         raise TransitionError(
             f"Early advice asked for on {waiting.requested_on:%d %B %Y} has not been given yet."
         )
-    with _audited(actor, "early_advice_request"):
+    with audited(actor, "early_advice_request"):
         case.cps_area_id = case.cps_area_id or (cps_area.pk if cps_area else case.force.area_id)
         case.save(update_fields=["cps_area", "updated_at"])
         request = EarlyAdvice.objects.create(
@@ -1210,14 +1208,14 @@ def early_advice_give(
     today = today or ledger.london_today()
     if request.given_on is not None:
         raise TransitionError(f"This early advice was given on {request.given_on:%d %B %Y}.")
-    _not_future(given_on, "given_on", today)
+    not_future(given_on, "given_on", today)
     if given_on < request.requested_on:
         raise ValidationError(
             {"given_on": f"{given_on:%d %B %Y} is before the request ({request.requested_on:%d %B %Y})."}
         )
     if not advice.strip():
         raise ValidationError({"advice": "Write the advice given."})
-    with _audited(actor, "early_advice_give"):
+    with audited(actor, "early_advice_give"):
         request.given_on, request.given_by, request.advice = given_on, actor, advice.strip()
         request.save()
         language_check(case=case, source=request, actor=actor, advice=advice)

@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import clocks, ledger
+from cases.kernel import TransitionError, audited, event_record, lock_case, not_future
 from cases.models import Alert, Case, CaseEvent, Person, User
 from cases.rules import require
-from cases.services import TransitionError, _audited, _not_future, event_record, lock_case
 from charging.models import ActionPlan
 
 from . import hhro, metrics, selectors
@@ -76,7 +76,7 @@ def panel_meeting_schedule(
         raise ValidationError({"seed": "The seed is at most 64 characters."})
     if PanelMeeting.objects.filter(panel=panel, held_on=held_on).exists():
         raise ValidationError({"held_on": f"{panel} already meets on {held_on:%d %B %Y}."})
-    with _audited(actor, "panel_meeting_schedule"):
+    with audited(actor, "panel_meeting_schedule"):
         return PanelMeeting.objects.create(
             panel=panel,
             held_on=held_on,
@@ -126,7 +126,7 @@ def panel_meeting_sample(*, actor: User, meeting: PanelMeeting) -> list[PanelRev
             f"{meeting.seed}:random:",
         ).values_list("pk", flat=True)[: meeting.random_count]
     )
-    with _audited(actor, "panel_meeting_sample"):
+    with audited(actor, "panel_meeting_sample"):
         reviews = [
             PanelReview(
                 panel=panel,
@@ -202,7 +202,7 @@ def panel_review_findings_record(
         )
     if review.learning_shared:
         raise TransitionError("The learning from this review has been shared; its findings are final.")
-    with _audited(actor, "panel_review_findings_record"):
+    with audited(actor, "panel_review_findings_record"):
         for name, value in findings.items():
             setattr(review, name, value)
         review.learning_points = learning_points.strip()
@@ -239,10 +239,10 @@ def panel_review_learning_share(
         raise TransitionError("Record the learning points before sharing them.")
     if not shared_with.strip():
         raise ValidationError({"shared_with": "Say with whom the learning was shared."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < review.meeting_on:
         raise ValidationError({"on": "The learning cannot be shared before the meeting."})
-    with _audited(actor, "panel_review_learning_share"):
+    with audited(actor, "panel_review_learning_share"):
         review.learning_shared, review.learning_shared_on = True, on
         review.learning_shared_with = shared_with.strip()[:200]
         review.save(update_fields=["learning_shared", "learning_shared_on", "learning_shared_with"])
@@ -320,7 +320,7 @@ def cps_notification_record(
     if plan is None:
         raise TransitionError("There was no CPS action plan on this case; CPS need not be told.")
     area_id = case.cps_area_id or case.force.area_id
-    with _audited(actor, "cps_notification_record"):
+    with audited(actor, "cps_notification_record"):
         notification = CpsNotification.objects.create(
             case=case,
             plan=plan,
@@ -384,7 +384,7 @@ def _catch_up_one(case_id: int, now: datetime.datetime) -> int:
     plan = case.action_plans.select_related("decision").order_by("-issued_on", "-pk").first()
     if event is None or plan is None:
         return 0
-    with _audited(None, "cps_notifications_catch_up"):
+    with audited(None, "cps_notifications_catch_up"):
         notification = CpsNotification.objects.create(
             case=case,
             plan=plan,
@@ -415,7 +415,7 @@ def cps_notification_acknowledge(*, actor: User, notification: CpsNotification) 
     notification = CpsNotification.objects.select_for_update().select_related("case").get(pk=notification.pk)
     if notification.acknowledged_at is not None:
         raise TransitionError(f"Already acknowledged on {notification.acknowledged_at:%d %B %Y}.")
-    with _audited(actor, "cps_notification_acknowledge"):
+    with audited(actor, "cps_notification_acknowledge"):
         notification.acknowledged_by, notification.acknowledged_at = actor, timezone.now()
         notification.save(update_fields=["acknowledged_by", "acknowledged_at"])
         event_record(
@@ -554,7 +554,7 @@ def high_harm_flags_evaluate(*, today: datetime.date | None = None, chunk: int =
     start = hhro.window_start(today, definition.window_months)
     run = HighHarmRun.objects.create(started_at=timezone.now(), today=today, definition=definition.as_dict())
     try:
-        with transaction.atomic(), connection.cursor() as cursor, _audited(None, "high_harm_flags_evaluate"):
+        with transaction.atomic(), connection.cursor() as cursor, audited(None, "high_harm_flags_evaluate"):
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_HHRO_LOCK_KEY])
             if not cursor.fetchone()[0]:
                 run.status = HighHarmRun.Status.SKIPPED
@@ -628,7 +628,7 @@ def high_harm_flag_override(
         raise TransitionError(
             "The flag is already overridden that way." if override else "The flag has no override to remove."
         )
-    with _audited(actor, "high_harm_flag_override"):
+    with audited(actor, "high_harm_flag_override"):
         flag.override = override
         flag.override_justification = justification.strip()
         flag.overridden_by, flag.overridden_at = actor, timezone.now()

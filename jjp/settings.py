@@ -424,7 +424,7 @@ JJP_RULES = {
 }
 
 # Input checks (docs/rules.md, "Input checks"): the earliest date accepted for an event a person types (a report,
-# an offence, a receipt, a decision; cases.services._not_future) and for a date of birth. Earlier dates are typing
+# an offence, a receipt, a decision; cases.kernel.not_future) and for a date of birth. Earlier dates are typing
 # errors (1900 for 2000), refused with a message naming the field.
 _date = datetime.date.fromisoformat
 JJP_EARLIEST_EVENT_DATE = _date(env.str("JJP_EARLIEST_EVENT_DATE", default="1950-01-01"))

@@ -6,7 +6,7 @@ run through the pure checker in ``victims/lexicon.py``. It warns and never block
   in, for the governance counts. Services that save free text call it after the save.
 
 The lexicon is read from the database each time, except inside ``lexicon_cache()`` (entered by
-``cases.services.request_cache`` for a request that writes many records): there it is read once, for that block
+``cases.kernel.request_cache`` for a request that writes many records): there it is read once, for that block
 only, so an administrator's change is seen by the next request.
 """
 
@@ -62,6 +62,11 @@ def check_text(text: str, entries: list[lexicon.Entry] | None = None) -> list[le
     if not text or not text.strip():
         return []
     return lexicon.check(text, active_entries() if entries is None else entries)
+
+
+def free_text_check(*, case: Any, source: models.Model, actor: Any, fields: Mapping[str, str]) -> None:
+    """The ``free_text_saved`` hook's handler (``cases.kernel.language_check``): record what the lexicon finds."""
+    findings_record(case=case, source=source, fields=fields, author=actor)
 
 
 def findings_record(

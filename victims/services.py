@@ -29,16 +29,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import derived, ledger
+from cases.kernel import TransitionError, audited, event_record, lock_case, not_future
 from cases.models import Case, Clock, Offence, OffenceType, Person, User
 from cases.rules import require
-from cases.services import (
-    TransitionError,
-    _audited,
-    _not_future,
-    case_create,
-    event_record,
-    lock_case,
-)
+from cases.services import case_create
 
 from . import language, order_rules
 from .models import (
@@ -108,7 +102,7 @@ def _dated(day: datetime.date, field: str, case: Case, today: datetime.date) -> 
     """A date of something that happened on the case: not in the future, not before the report."""
     if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
         raise ValidationError({field: "Enter a date."})
-    _not_future(day, field, today)
+    not_future(day, field, today)
     if day < case.reported_on:
         raise ValidationError(
             {field: f"{day:%d %B %Y} is before the report to police ({case.reported_on:%d %B %Y})."}
@@ -228,7 +222,7 @@ def victim_add(
     if confidential_address.strip():
         require(actor, "victims.view_confidential_address", case)
     is_child = is_child or child_saw_or_heard or _under_18(date_of_birth, reported_on)
-    with _audited(actor, "victim_add"):
+    with audited(actor, "victim_add"):
         victim = Victim.objects.create(
             case=case,
             given_name=given_name.strip(),
@@ -292,7 +286,7 @@ def _victim_stl_inputs_changed(case: Case, *, today: datetime.date) -> None:
 def _born_check(victim: Victim, date_of_birth: datetime.date | None, today: datetime.date) -> None:
     if date_of_birth is None:
         return
-    _not_future(date_of_birth, "date_of_birth", today)
+    not_future(date_of_birth, "date_of_birth", today)
     earliest = datetime.date(1900, 1, 1)
     if date_of_birth < earliest:
         raise ValidationError({"date_of_birth": f"Enter a date of birth after {earliest:%d %B %Y}."})
@@ -320,7 +314,7 @@ def victim_date_of_birth_set(
     today = today or ledger.london_today()
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
     _born_check(victim, date_of_birth, today)
-    with _audited(actor, "victim_date_of_birth_set"):
+    with audited(actor, "victim_date_of_birth_set"):
         victim.date_of_birth = date_of_birth
         victim.save(update_fields=["date_of_birth"])
         _victim_stl_inputs_changed(case, today=today)
@@ -359,7 +353,7 @@ def victim_qualifying_report_record(
         raise ValidationError({"kind": "Choose a witness statement or a video-recorded interview."})
     if not isinstance(on, datetime.date) or isinstance(on, datetime.datetime):
         raise ValidationError({"on": "Enter the date of the statement or interview."})
-    _not_future(on, "on", today)
+    not_future(on, "on", today)
     if on < case.reported_on:
         raise ValidationError(
             {"on": f"{on:%d %B %Y} is before the report to police ({case.reported_on:%d %B %Y})."}
@@ -371,7 +365,7 @@ def victim_qualifying_report_record(
                 f"{victim.first_qualifying_report_on:%d %B %Y}; only an earlier one can replace it."
             }
         )
-    with _audited(actor, "victim_qualifying_report_record"):
+    with audited(actor, "victim_qualifying_report_record"):
         victim.first_qualifying_report_on, victim.first_qualifying_report_kind = on, kind
         victim.first_qualifying_report_received_by = (received_by or "").strip()[:150]
         victim.save(
@@ -435,7 +429,7 @@ def victim_relationship_set(
     _in_choices(relationship, VictimSuspectRelationship.Relationship, "relationship")
     if not case.suspects.filter(pk=suspect.pk).exists():
         raise ValidationError({"suspect": "Choose a suspect of this case."})
-    with _audited(actor, "victim_relationship_set"):
+    with audited(actor, "victim_relationship_set"):
         row, _ = VictimSuspectRelationship.objects.update_or_create(
             victim=victim, suspect=suspect, defaults={"relationship": relationship, "recorded_by": actor}
         )
@@ -506,7 +500,7 @@ def victim_circumstances_set(
     is_child = is_child or child_saw_or_heard
     enhanced = bool(enhanced_rights or case.domestic_abuse or vulnerable or intimidated or is_child)
     became_child = is_child and not victim.is_child
-    with _audited(actor, "victim_circumstances_set"):
+    with audited(actor, "victim_circumstances_set"):
         victim.is_child, victim.child_saw_or_heard = is_child, child_saw_or_heard
         victim.vulnerable, victim.intimidated = vulnerable, intimidated
         victim.special_measures_declined, victim.enhanced_rights = special_measures_declined, enhanced
@@ -559,7 +553,7 @@ def victim_safe_contact_set(
     case = victim.case
     require(actor, "victims.add_victim", case)
     lock_case(case)
-    with _audited(actor, "victim_safe_contact_set"):
+    with audited(actor, "victim_safe_contact_set"):
         Victim.objects.filter(pk=victim.pk).update(
             safe_contact_methods=safe_contact_methods.strip()[:200],
             safe_contact_times=safe_contact_times.strip()[:200],
@@ -583,7 +577,7 @@ def victim_address_set(
     case = victim.case
     require(actor, "victims.view_confidential_address", case)
     lock_case(case)
-    with _audited(actor, "victim_address_set"):
+    with audited(actor, "victim_address_set"):
         Victim.objects.filter(pk=victim.pk).update(confidential_address=(address or "").strip())
         _access_log(
             actor=actor,
@@ -649,7 +643,7 @@ def victim_contact_record(
     if day < case.reported_on:
         raise ValidationError({"contacted_at": "The contact is before the report to police."})
     _service_check(support_service, case, "support_service")
-    with _audited(actor, "victim_contact_record"):
+    with audited(actor, "victim_contact_record"):
         contact = VictimContact.objects.create(
             victim=victim,
             contacted_at=contacted_at,
@@ -705,7 +699,7 @@ def victim_duty_record(
         raise ValidationError({"service": "Choose the IDVA or specialist service from the local directory."})
     if contact is not None and contact.victim_id != victim.pk:
         raise ValidationError({"contact": "That contact is with another victim."})
-    with _audited(actor, "victim_duty_record"):
+    with audited(actor, "victim_duty_record"):
         row = VictimCodeDuty.objects.create(
             victim=victim,
             duty=duty,
@@ -761,7 +755,7 @@ def victim_position_record(
     is_withdrawal = position == ProsecutionPosition.Position.WITHDREW or (
         position == ProsecutionPosition.Position.DOES_NOT_SUPPORT and supported_before
     )
-    with _audited(actor, "victim_position_record"):
+    with audited(actor, "victim_position_record"):
         row = ProsecutionPosition.objects.create(
             victim=victim,
             position=position,
@@ -830,7 +824,7 @@ def encompass_notification_record(
     household = open_clocks.filter(victim__isnull=True)
     if child is None and not household.exists() and open_clocks.exists():
         raise ValidationError({"child": "Name the child whose school was told."})
-    with _audited(actor, "encompass_notification_record"):
+    with audited(actor, "encompass_notification_record"):
         row = OperationEncompassNotification.objects.create(
             case=case,
             child=child,
@@ -978,7 +972,7 @@ def order_consider(
         expected = {Kind.DAPO: Kind.DAPN, Kind.DVPO: Kind.DVPN}.get(kind)
         if notice.case_id != case.pk or notice.kind != expected:
             raise ValidationError({"notice": "A DAPO follows a DAPN, and a DVPO a DVPN, of the same case."})
-    with _audited(actor, "order_consider"):
+    with audited(actor, "order_consider"):
         order = ProtectiveOrder.objects.create(
             case=case,
             kind=kind,
@@ -1005,7 +999,7 @@ def order_not_pursue(
     reason = _required(reason, "reason", "Say why the order is not being pursued.")
     if on < order.considered_on:
         raise ValidationError({"on": "That is before the order was considered."})
-    with _audited(actor, "order_not_pursue"):
+    with audited(actor, "order_not_pursue"):
         order.status, order.ended_on, order.reason = Status.NOT_PURSUED, on, reason
         order.save(update_fields=["status", "ended_on", "reason"])
         _order_event(case, order, actor, "not pursued", reason)
@@ -1024,7 +1018,7 @@ def order_apply(
     _dated(on, "on", case, today or ledger.london_today())
     if on < order.considered_on:
         raise ValidationError({"on": "The application is before the order was considered."})
-    with _audited(actor, "order_apply"):
+    with audited(actor, "order_apply"):
         order.status, order.applied_on = Status.APPLIED, on
         order.save(update_fields=["status", "applied_on"])
         _order_event(case, order, actor, "applied for")
@@ -1053,7 +1047,7 @@ def order_notice_serve(
     day = _aware_past(served_at, "served_at", case)
     if day < order.considered_on:
         raise ValidationError({"served_at": "The notice was served before it was considered."})
-    with _audited(actor, "order_notice_serve"):
+    with audited(actor, "order_notice_serve"):
         order.status, order.served_at, order.granted_on = Status.GRANTED, served_at, day
         order.conditions = conditions.strip()
         order.save(update_fields=["status", "served_at", "granted_on", "conditions"])
@@ -1091,7 +1085,7 @@ def order_notice_hearing_record(
     day = _aware_past(heard_at, "heard_at", case)
     if heard_at < order.served_at:
         raise ValidationError({"heard_at": "The hearing is before the notice was served."})
-    with _audited(actor, "order_notice_hearing_record"):
+    with audited(actor, "order_notice_hearing_record"):
         order.heard_at = heard_at
         order.save(update_fields=["heard_at"])
         for clock in case.clocks.open().filter(kind=Clock.Kind.DAPN_HEARING, order=order):
@@ -1133,7 +1127,7 @@ def order_grant(
     _dvpo_end_checked(order, on, expires_on)
     _notification_checked(order, notification_exempt_reason, notification_further)
     _conditions_checked(order.kind, conditions, victim_views)
-    with _audited(actor, "order_grant"):
+    with audited(actor, "order_grant"):
         order.status, order.granted_on, order.expires_on = Status.GRANTED, on, expires_on
         order.conditions, order.victim_views = conditions.strip(), victim_views.strip()
         if order.kind == Kind.DAPO:
@@ -1189,7 +1183,7 @@ def order_refuse(
     reason = _required(reason, "reason", "Give the court's reason.")
     if order.applied_on and on < order.applied_on:
         raise ValidationError({"on": "The order is refused before it was applied for."})
-    with _audited(actor, "order_refuse"):
+    with audited(actor, "order_refuse"):
         order.status, order.refused_on, order.reason = Status.REFUSED, on, reason
         order.save(update_fields=["status", "refused_on", "reason"])
         _notice_end(case, order, on=on, actor=actor)
@@ -1224,7 +1218,7 @@ def order_vary(
     _dvpo_end_checked(order, order.granted_on or on, expires_on)
     _conditions_checked(order.kind, conditions, victim_views)
     changed_conditions = conditions.strip() != order.conditions
-    with _audited(actor, "order_vary"):
+    with audited(actor, "order_vary"):
         order.status, order.varied_on, order.expires_on = Status.VARIED, on, expires_on
         order.conditions, order.reason = conditions.strip(), reason
         if victim_views.strip():
@@ -1295,7 +1289,7 @@ def dapo_requirement_add(
                     f"{order_rules.long_date(order.expires_on)}."
                 }
             )
-    with _audited(actor, "dapo_requirement_add"):
+    with audited(actor, "dapo_requirement_add"):
         row = DapoRequirement.objects.create(
             order=order,
             kind=kind,
@@ -1340,7 +1334,7 @@ def dapo_requirement_remove(
     if on < requirement.imposed_on:
         raise ValidationError({"on": "That is before the requirement was imposed."})
     reason = _required(reason, "reason", "Say why the requirement was removed (the variation).")
-    with _audited(actor, "dapo_requirement_remove"):
+    with audited(actor, "dapo_requirement_remove"):
         requirement.removed_on, requirement.reason = on, reason
         requirement.save(update_fields=["removed_on", "reason"])
         event_record(
@@ -1376,7 +1370,7 @@ def dapo_notification_record(
     if notified_on < order.granted_on:
         raise ValidationError({"notified_on": "That is before the DAPO was made."})
     late = order.notification_due_on is not None and notified_on > order.notification_due_on
-    with _audited(actor, "dapo_notification_record"):
+    with audited(actor, "dapo_notification_record"):
         order.notified_on = notified_on
         order.save(update_fields=["notified_on"])
         _order_event(
@@ -1409,7 +1403,7 @@ def order_end(
         raise ValidationError({"on": "The order ends before it was granted."})
     if outcome == Status.DISCHARGED:
         _required(reason, "reason", "Say why the order was discharged.")
-    with _audited(actor, "order_end"):
+    with audited(actor, "order_end"):
         _order_close(case, order, on=on, outcome=outcome, reason=reason.strip())
         _order_event(case, order, actor, Status(outcome).label.lower(), order.reason)
     return order
@@ -1437,7 +1431,7 @@ def orders_expire_due(*, today: datetime.date | None = None) -> int:
         status__in=IN_FORCE_STATUSES, expires_on__lt=today
     )
     for order in due.select_related("case"):
-        with _audited(None, "orders_expire_due"):
+        with audited(None, "orders_expire_due"):
             _order_close(order.case, order, on=order.expires_on, outcome=Status.EXPIRED, reason="")
             _order_event(order.case, order, None, "expired")
         n += 1
@@ -1475,7 +1469,7 @@ def bail_conditions_impose(
     _conditions_checked(Kind.PRE_CHARGE_BAIL, conditions, victim_views)
     if expires_on is not None and expires_on < on:
         raise ValidationError({"expires_on": "The bail ends before it began."})
-    with _audited(actor, "bail_conditions_impose"):
+    with audited(actor, "bail_conditions_impose"):
         order.status, order.granted_on, order.expires_on = Status.GRANTED, on, expires_on
         order.conditions, order.victim_views = conditions.strip(), victim_views.strip()
         order.save(update_fields=["status", "granted_on", "expires_on", "conditions", "victim_views"])
@@ -1516,8 +1510,8 @@ def breach_record(
         raise TransitionError(
             f"The {order.get_kind_display().lower()} was never in force; nothing to breach."
         )
-    _not_future(occurred_on, "occurred_on", today)
-    _not_future(reported_on, "reported_on", today)
+    not_future(occurred_on, "occurred_on", today)
+    not_future(reported_on, "reported_on", today)
     if reported_on < occurred_on:
         raise ValidationError({"reported_on": "The breach is reported before it happened."})
     ended = min(d for d in (order.ended_on, order.expires_on, datetime.date.max) if d is not None)
@@ -1537,7 +1531,7 @@ def breach_record(
         )
     persons = [order.respondent] if order.respondent_id else list(original.suspects.all())
     victims = [order.victim] if order.victim_id else list(original.victims.all())
-    with _audited(actor, "breach_record"):
+    with audited(actor, "breach_record"):
         new_case = case_create(
             actor=actor,
             urn=urn,

@@ -32,7 +32,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from cases.services import TransitionError
+from cases.kernel import TransitionError
 
 log = logging.getLogger(__name__)
 

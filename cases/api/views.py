@@ -13,7 +13,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases import access_log, ledger, services
+from cases import access_log, kernel, ledger, services
 from cases.filters import CaseFilterSet
 from cases.models import Case, Offence
 
@@ -184,7 +184,7 @@ class CaseDetailView(ApiView):
             raise exceptions.ValidationError(
                 {"urn": [f"The body names URN {body_urn!r} but the path {key!r}."]}
             )
-        with services.request_cache():
+        with kernel.request_cache():
             case, outcome = upsert.case_upsert(
                 actor=request.user, urn=key, data=data, precondition=lambda c: check_if_match(request, c)
             )
@@ -228,7 +228,7 @@ class CaseBulkView(ApiView):
         urns = [r["urn"] for r in records if isinstance(r, dict) and isinstance(r.get("urn"), str)]
         seen = upsert.urns_seen(request.user, filter(None, (normalise_urn(u, new=True) for u in urns)))
         # The rules, the offence table and the lexicon read once for the request, not once per record.
-        with services.request_cache():
+        with kernel.request_cache():
             results = [self._one(request, i, record, seen) for i, record in enumerate(records)]
         counts = {
             k: sum(1 for r in results if r["result"] == k)
