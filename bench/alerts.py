@@ -78,7 +78,8 @@ def child(what: str, today: datetime.date, capture: bool, budget: float) -> None
     from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
 
-    from cases import alerts, ledger
+    from alerts import engine as alerts
+    from cases import ledger
     from cases.models import Alert, User
 
     now = datetime.datetime.combine(today, datetime.time(7, 30), tzinfo=ZoneInfo("Europe/London"))
@@ -151,7 +152,8 @@ def child_explain(today: datetime.date) -> None:
 
     from django.db import connection, transaction
 
-    from cases import alerts, ledger
+    from alerts import engine as alerts
+    from cases import ledger
     from cases.models import Organisation
 
     ledger.sync_rules()

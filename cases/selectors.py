@@ -68,7 +68,7 @@ def case_visibility_q(user: Any, prefix: str = "", *, case_id: str | None = None
 
 def gate_sql(user: str, org: str, case: str, *, case_id: str = "id") -> str:
     """``case_visibility_q`` as a SQL condition, for set-based statements that decide for many people at once
-    (the alert detection and digests in ``cases/alerts.py``): true when the user row ``user`` (with its
+    (the alert detection and digests in ``alerts/engine.py``): true when the user row ``user`` (with its
     organisation LEFT JOINed as ``org``) may see the case row ``case`` (any row with the case's ``force_id``,
     ``cps_area_id`` and ``restricted``, and its id in the column ``case_id``). Clause by clause the same rule
     (tests/cases/test_alerts_gate.py compares the two for every persona and kind of case):

@@ -20,4 +20,3 @@ def sweep_clocks() -> dict[str, object]:
 
 
 from .webhook_tasks import *  # noqa
-from .alert_tasks import *  # noqa

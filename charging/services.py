@@ -215,7 +215,7 @@ def referral_triage(
 
     On acceptance the submission is allocated to ``prosecutor`` (a prosecutor of the case's Area who may see the
     case; by default the actor, when the actor is one): its CPS-side alerts go to them, its escalations to their
-    line manager (``cases/alerts.py``). Without one (a legal manager triaging without allocating) the Area's
+    line manager (``alerts/engine.py``). Without one (a legal manager triaging without allocating) the Area's
     prosecutors are told until it is allocated."""
     require(actor, "charging.triage_referral", referral.case)
     lock_case(referral.case)

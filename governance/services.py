@@ -268,7 +268,7 @@ def _notification_alert(notification: CpsNotification) -> Alert | None:
         site + reverse("governance:notifications"),
     )
     subject = f"Case {case.urn}: police closed the case after your action plan"
-    # The minimum, as for every alert email (cases/alerts.py): no reasons, names or particulars; the case page
+    # The minimum, as for every alert email (alerts/engine.py): no reasons, names or particulars; the case page
     # has the rest.
     text = (
         f"{case.force.name} closed case {case.urn} on {notification.outcome_on:%d %B %Y} "

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "charging",
     "victims",
     "governance",
+    # Delivery: above the domain apps (docs/architecture.md, "The house").
+    "alerts",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -275,7 +278,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Deadline alerts (see cases/alerts.py). Policy values; the digest goes out at 07:00 London time on working days.
+# Deadline alerts (see alerts/engine.py). Policy values; the digest goes out at 07:00 London time on working days.
 JJP_ALERTS = {
     "digest_hour": env.int("JJP_DIGEST_HOUR", default=7),
     "escalate_after_working_days": env.int("JJP_ESCALATE_AFTER_WORKING_DAYS", default=2),

@@ -8,7 +8,7 @@ urlpatterns = [
     path("api/", include("jjp.api_urls")),
     path("victims/", include("victims.urls")),
     path("governance/", include("governance.urls")),
-    path("", include("cases.alert_urls")),
+    path("", include("alerts.urls")),
     path("", include("jjp.auth_urls")),
     path("", include("cases.urls")),
 ]

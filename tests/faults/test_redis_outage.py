@@ -16,7 +16,8 @@ from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
-from cases import alerts, ledger
+from alerts import engine as alerts
+from cases import ledger
 from cases.api.clients import api_client_create
 from cases.models import Alert, Case, CaseEvent, Organisation, Role, WebhookDelivery, WebhookEndpoint
 from charging.services import case_refer_to_cps

@@ -11,10 +11,11 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 
-from . import alerts
-from .admin_base import ReadOnlyAdmin
-from .models import Alert, CalendarFeed, NotificationPreference
-from .selectors import case_visibility_q
+from cases.admin_base import ReadOnlyAdmin
+from cases.models import Alert, CalendarFeed, NotificationPreference
+from cases.selectors import case_visibility_q
+
+from . import engine as alerts
 
 
 class WaitingFilter(admin.SimpleListFilter):

@@ -13,7 +13,8 @@ import pytest
 import time_machine
 from django.db import connection
 
-from cases import alerts, ledger, selectors
+from alerts import engine as alerts
+from cases import ledger, selectors
 from cases.models import Alert, Case, Clock, NotificationPreference, Organisation, Role
 from cases.services import case_restrict
 from charging.models import ChargingReferral

@@ -15,9 +15,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, models, transaction
 
-from cases import generate, ledger
+from cases import ledger
 from cases.models import Case, Clock, ClockEvent, Offence, OffenceType, Organisation
 from charging.models import Action, ActionPlan, ChargingReferral
+from demo import generate
 from victims.models import ProtectiveOrder, Victim
 
 TODAY = datetime.date(2026, 3, 2)

@@ -1,5 +1,5 @@
 """Web pages for a person's own email settings and calendar feeds, and the feed itself. Thin: each write calls
-one service; the feed lists only what ``cases.alerts.clocks_for`` allows (behind the access gate)."""
+one service; the feed lists only what ``alerts.engine.clocks_for`` allows (behind the access gate)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from . import alerts
+from cases.forms import apply_service_errors
+from cases.models import CalendarFeed
+
 from . import calendar as feeds
-from .forms import apply_service_errors
-from .models import CalendarFeed
+from . import engine as alerts
 
 
 class PreferencesForm(forms.Form):

@@ -5,7 +5,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cases import alerts
+from alerts import engine as alerts
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ is sent again by a later run, with the same Message-ID."""
 
 from celery import shared_task
 
-from . import alerts
+from . import engine as alerts
 
 DELIVER_BUDGET_SECONDS = 50
 DELIVER_SOFT_LIMIT_SECONDS = 120

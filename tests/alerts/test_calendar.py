@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.urls import include, path, reverse
 
-from cases import calendar as feeds
+from alerts import calendar as feeds
 from cases.models import CalendarFeed, Clock, Role
 from cases.services import case_restrict
 from charging.services import case_refer_to_cps
@@ -25,7 +25,7 @@ D = datetime.date
 SITE = "https://jjp.example.test"
 
 _urlconf = types.ModuleType("jjp_alert_test_urls")
-_urlconf.urlpatterns = [path("", include("cases.alert_urls")), path("", include("jjp.urls"))]
+_urlconf.urlpatterns = [path("", include("alerts.urls")), path("", include("jjp.urls"))]
 sys.modules.setdefault("jjp_alert_test_urls", _urlconf)
 
 

@@ -1,9 +1,9 @@
 """URLs for email settings and the private calendar feed. Included from the project URLs with
-``path("", include("cases.alert_urls"))``."""
+``path("", include("alerts.urls"))``."""
 
 from django.urls import path
 
-from . import alert_views
+from . import views as alert_views
 
 urlpatterns = [
     path("alerts/settings/", alert_views.preferences, name="alert_preferences"),

@@ -3,7 +3,7 @@ operators (optionally detecting new alerts and writing today's digests first).""
 
 from django.core.management.base import BaseCommand
 
-from cases import alerts
+from alerts import engine as alerts
 
 
 class Command(BaseCommand):

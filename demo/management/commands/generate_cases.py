@@ -4,7 +4,7 @@ All 43 forces (sized roughly by population), every case status, offences of each
 repeat across cases), victims, CPS submissions with triage, decisions, action plans and actions, charges, case
 conversations, protective orders, Operation Encompass notifications, victim contacts, the timeline, and every
 clock the services would have opened and stopped, with the crossings a daily sweep would have recorded. What
-each case goes through is planned by ``cases/generate.py`` from ``(seed, case number, today)``; deadlines come
+each case goes through is planned by ``demo/generate.py`` from ``(seed, case number, today)``; deadlines come
 from ``cases/clocks.py`` and open clocks' states from ``ledger.ledger_state`` for today.
 
 Fast: rows go in with ``COPY`` in batches, one transaction per batch with ``SET LOCAL session_replication_role =
@@ -37,8 +37,9 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from cases import clocks, derived, generate, ledger
+from cases import clocks, derived, ledger
 from cases.models import Case, OffenceType, Organisation, User
+from demo import generate
 
 ANALYZE_TABLES = (
     "cases_case",

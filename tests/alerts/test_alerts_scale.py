@@ -13,7 +13,8 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cases import alerts, ledger
+from alerts import engine as alerts
+from cases import ledger
 from cases.models import Alert, Role
 from charging.services import case_refer_to_cps
 from tests.conftest import TODAY

@@ -2,7 +2,7 @@
 
 The token is shown once when the feed is made and stored only as its SHA-256 hash (``CalendarFeed.token_hash``),
 so a copy of the database cannot be used to read anyone's feed; the person can revoke it. The feed lists the open
-clocks that ``cases.alerts.clocks_for(user)`` returns: the deadlines they act on, behind the access gate
+clocks that ``alerts.engine.clocks_for(user)`` returns: the deadlines they act on, behind the access gate
 (``Case.objects.visible_to``). Like the emails, an event carries only the URN, which deadline, the due date,
 what to do and a link: no victim or offence details, since calendars are synced to phones and shared.
 
@@ -24,8 +24,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import alerts
-from .models import CalendarFeed, User
+from cases.models import CalendarFeed, User
+
+from . import engine as alerts
 
 # --------------------------------------------------------------------------------------------------------------
 # RFC 5545 text (pure)

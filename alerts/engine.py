@@ -114,9 +114,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from . import clocks, ledger
-from .models import Alert, Case, Clock, ClockEvent, NotificationPreference, User
-from .selectors import OPERATIONAL_ROLES, gate_sql
+from cases import clocks, ledger
+from cases.models import Alert, Case, Clock, ClockEvent, NotificationPreference, User
+from cases.selectors import OPERATIONAL_ROLES, gate_sql
 
 logger = logging.getLogger(__name__)
 
@@ -485,7 +485,7 @@ def dashboard_link(reader: Any) -> str:
     """The dashboard a digest reader lands on (``reader``: a ``DigestReader`` or a ``User``)."""
     from types import SimpleNamespace
 
-    from . import dashboards
+    from cases import dashboards
 
     person = SimpleNamespace(
         is_active=True,

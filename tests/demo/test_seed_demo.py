@@ -14,9 +14,9 @@ import time_machine
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from cases.management.commands.seed_demo import DEMO_PASSWORD
 from cases.models import Case, CaseEvent, Clock, ClockEvent, Organisation, Role, User
 from charging.models import ChargingReferral
+from demo.management.commands.seed_demo import DEMO_PASSWORD
 from tests.conftest import TODAY
 from victims.models import Victim
 

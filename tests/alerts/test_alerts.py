@@ -32,7 +32,9 @@ from django.test import override_settings
 from django.urls import include, path, reverse
 from django.utils import timezone
 
-from cases import alert_tasks, alerts, ledger
+from alerts import engine as alerts
+from alerts import tasks as alert_tasks
+from cases import ledger
 from cases.models import Alert, Clock, NotificationPreference, Role
 from cases.services import case_restrict
 from charging.services import case_refer_to_cps, referral_triage
@@ -46,10 +48,10 @@ SITE = "https://jjp.example.test"
 VICTIM_GIVEN, VICTIM_FAMILY = "Zebedee", "Quartermaine"
 OFFENCE_TITLE = "Common assault"  # the CJA88-39 title starts so; it must never reach an email
 
-# The alert pages are wired by the project URLs (``path("", include("cases.alert_urls"))``); until then the
+# The alert pages are wired by the project URLs (``path("", include("alerts.urls"))``); until then the
 # tests use a URLconf that includes both.
 _urlconf = types.ModuleType("jjp_alert_test_urls")
-_urlconf.urlpatterns = [path("", include("cases.alert_urls")), path("", include("jjp.urls"))]
+_urlconf.urlpatterns = [path("", include("alerts.urls")), path("", include("jjp.urls"))]
 sys.modules.setdefault("jjp_alert_test_urls", _urlconf)
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import clocks
+from cases import clocks
 
 NULL = "\\N"  # COPY's null
 D = datetime.date

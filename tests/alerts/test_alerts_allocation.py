@@ -17,7 +17,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from cases import alert_tasks, alerts
+from alerts import engine as alerts
+from alerts import tasks as alert_tasks
 from cases.models import Alert, Role, User
 from charging.models import ChargingReferral
 from charging.services import case_refer_to_cps
