@@ -485,7 +485,7 @@ def dashboard_link(reader: Any) -> str:
     """The dashboard a digest reader lands on (``reader``: a ``DigestReader`` or a ``User``)."""
     from types import SimpleNamespace
 
-    from cases import dashboards
+    from workspace import dashboards
 
     person = SimpleNamespace(
         is_active=True,

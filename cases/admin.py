@@ -187,8 +187,5 @@ class UserAdmin(BaseUserAdmin):
         return qs.filter(organisation=request.user.organisation)
 
 
-from .access_log import AccessLog, AccessLogAdmin  # noqa: E402  (read-only: the read log)
-from .api import admin as _api_admin  # noqa: E402, F401  (API clients, webhook endpoints and deliveries)
-
-admin.site.register(AccessLog, AccessLogAdmin)
 from . import signin_admin  # noqa: E402, F401  (django-axes' sign-in records, read-only)
+from .api import admin as _api_admin  # noqa: E402, F401  (API clients, webhook endpoints and deliveries)

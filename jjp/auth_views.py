@@ -51,6 +51,7 @@ from django_otp.util import random_hex
 
 from cases import access_log
 from cases.forms import DateInput, GovukFormMixin, LoginForm
+from workspace import auditor
 
 # The session remembers, for this user, that they have no authenticator app (so pages cost no query to check).
 SESSION_NO_DEVICE = "jjp_2fa_no_device"
@@ -368,9 +369,9 @@ class AccessLogSearchForm(GovukFormMixin, forms.Form):
             self.add_error("date_to", "The end date is before the start date.")
         return data
 
-    def log_query(self) -> access_log.LogQuery:
+    def log_query(self) -> auditor.LogQuery:
         data = self.cleaned_data
-        return access_log.LogQuery(
+        return auditor.LogQuery(
             username=data["username"].strip(),
             urn=data["urn"].strip().upper(),
             date_from=data["date_from"],
@@ -387,7 +388,7 @@ def _auditor(request: HttpRequest) -> None:
 def _entry(row: dict[str, Any]) -> dict[str, Any]:
     return {
         **row,
-        "what_label": access_log.what_label(row["e_what"]),
+        "what_label": auditor.what_label(row["e_what"]),
         "source_label": access_log.SOURCES[row["e_source"]],
     }
 
@@ -408,7 +409,7 @@ def access_log_search(request: HttpRequest) -> HttpResponse:
             object_model="cases.accesslog",
             purpose=form.cleaned_data["purpose"],
         )
-        page = Paginator(access_log.log_entries(request.user, query), PAGE_SIZE).get_page(
+        page = Paginator(auditor.log_entries(request.user, query), PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         page.object_list = [_entry(row) for row in page.object_list]
@@ -442,7 +443,7 @@ EXPORT_COLUMNS = (
     ("Organisation", lambda r: r["e_organisation"]),
     ("Case URN", lambda r: r["e_urn"]),
     ("Force", lambda r: r["e_force"]),
-    ("What", lambda r: access_log.what_label(r["e_what"])),
+    ("What", lambda r: auditor.what_label(r["e_what"])),
     ("Description", lambda r: r["e_description"]),
     ("IP address", lambda r: r["e_ip"]),
     ("X-Forwarded-For", lambda r: r["e_forwarded_for"]),
@@ -469,7 +470,7 @@ def access_log_export(request: HttpRequest) -> HttpResponse:
         object_model="cases.accesslog",
         purpose=form.cleaned_data["purpose"],
     )
-    rows = access_log.log_entries(request.user, query)
+    rows = auditor.log_entries(request.user, query)
     writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:

@@ -13,7 +13,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    from cases.dashboards import dashboards_for
+    from workspace.dashboards import dashboards_for
 
     path = request.path
     items = [

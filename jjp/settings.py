@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "victims",
     "governance",
     # Delivery: above the domain apps (docs/architecture.md, "The house").
+    "workspace",
     "alerts",
     "demo",
 ]

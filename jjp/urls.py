@@ -10,7 +10,7 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("", include("alerts.urls")),
     path("", include("jjp.auth_urls")),
-    path("", include("cases.urls")),
+    path("", include("workspace.urls")),
 ]
 
 handler500 = "jjp.middleware.server_error"

@@ -107,7 +107,7 @@ def all_routes() -> list[Route]:
 # URL keywords that name something of the signed-in user, not a case: filled with these values; such routes are
 # checked as lists (no hidden case may appear in them).
 def _dashboards() -> Any:
-    from cases import dashboards
+    from workspace import dashboards
 
     return dashboards.DASHBOARDS
 
@@ -185,7 +185,11 @@ def _no_rate_limits(settings):
     per-minute API limits, which have their own tests (tests/api/test_api_auth.py)."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"jjp_read": "100000/min", "jjp_write": "100000/min", "jjp_bulk": "100000/min"},
+        "DEFAULT_THROTTLE_RATES": {
+            "jjp_read": "100000/min",
+            "jjp_write": "100000/min",
+            "jjp_bulk": "100000/min",
+        },
     }
 
 

@@ -40,6 +40,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from cases import clocks, ledger
+from cases.models import Case, Clock, Offence, Role, User
 from charging.models import (
     Action,
     ActionPlan,
@@ -48,9 +50,6 @@ from charging.models import (
     DecisionOutcome,
     TriageReason,
 )
-
-from . import clocks, ledger
-from .models import Case, Clock, Offence, Role, User
 
 # Rows of each dashboard section shown on the dashboard, most urgent first ("at a glance"); the section's own page
 # lists them all, PAGE_SIZE at a time, and its CSV export has them all at once.

@@ -15,13 +15,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases import dashboards, ledger
+from cases import ledger
 from cases.models import Case, Clock, Role
 from charging import services as charging
 from charging.models import ActionPlan
 from tests.factories import CaseFactory, UserFactory
 from victims.models import ProtectiveOrder, Victim
 from victims.services import victim_add
+from workspace import dashboards
 
 pytestmark = pytest.mark.django_db
 D = datetime.date

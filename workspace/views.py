@@ -1,6 +1,6 @@
 """Web pages for the case record. Thin: every read starts from ``Case.objects.visible_to`` (so a case outside
 the user's reach is a 404, never a 403 that confirms it exists), every write calls one service, and the reads
-live in ``cases/dashboards.py``. Lists come as pages and as CSV through the same selectors."""
+live in ``workspace/dashboards.py``. Lists come as pages and as CSV through the same selectors."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from cases import access_log, ledger, services
+from cases.filters import CaseFilterSet
+from cases.forms import CaseCreateForm, apply_service_errors, filter_form_style
+from cases.models import Case
 from charging.forms import STEPS, StepForm
+from governance.selectors import hhro_flags_for_case
 
-from . import access_log, dashboards, ledger, services
-from .filters import CaseFilterSet
-from .forms import CaseCreateForm, apply_service_errors, filter_form_style
-from .models import Case
+from . import dashboards
 
 PAGE_SIZE = 50
 CSV_CHUNK = 500
@@ -284,7 +286,6 @@ def case_detail(request: HttpRequest, pk: int, bound: dict[str, StepForm] | None
     access_log.record_case_read(request, case, access_log.AccessLog.What.CASE_VIEWED)
     context = dashboards.case_page(case, ledger.london_today())
     context.update(case=case, steps=_steps_for(request, case, context, bound), step_errors=bool(bound))
-    from governance.selectors import hhro_flags_for_case  # governance builds on cases
 
     context["hhro_flags"] = hhro_flags_for_case(case)
     return render(request, "cases/case_detail.html", context, status=400 if bound else 200)
