@@ -26,7 +26,7 @@ awaiting triage):
   mailed.
 - this product: one case per item with a CPS submission received on the start day and its charging-decision
   clock (10 working days, ``cases.clocks.charging_decision_due``), every clock ``running`` (nothing swept yet).
-  ``ledger.sweep()`` then ``alerts.alerts_detect()`` are timed; an item counts as flagged when its clock is
+  ``ledger.sweep()`` then ``alerts.engine.alerts_detect()`` are timed; an item counts as flagged when its clock is
   overdue after the sweep, and as told when detection wrote at least one alert on its clock. The script prints
   the flagged items that told no one (it must be 0) and exits non-zero when there are any.
 
@@ -276,14 +276,14 @@ def setup_helpdesk() -> str:
 
 def people_plan(starts: list[datetime.date], today: datetime.date) -> dict[str, Any]:
     """Who works the items, the same on both sides. Staff are sized as ``generate_cases`` sizes them
-    (``cases.generate``: an OIC per 60 cases, a police supervisor per eight OICs; a prosecutor per 400 referred
+    (``demo.generate``: an OIC per 60 cases, a police supervisor per eight OICs; a prosecutor per 400 referred
     cases, a legal manager per eight prosecutors), and everyone below a manager has one (``User.supervisor``).
     Item k's OIC is OIC ``k mod OICs``. As this product's triage does (``charging.services.referral_triage``), a
     submission accepted at triage is allocated to a prosecutor: here on its receipt day or one or two days later
     (never after today), to prosecutor ``k mod prosecutors``. One round of the 30 start days in
     ``UNTRIAGED_EVERY`` is still awaiting triage, with nobody allocated: this product then tells the Area's legal
     managers, and helpdesk's ticket has no owner."""
-    from cases import generate
+    from demo import generate
 
     police = generate.staff_sizes(len(starts), caseload=60)
     cps = generate.area_staff_sizes(len(starts))
@@ -429,7 +429,8 @@ def child_run() -> None:
     from django.db.models import Exists, OuterRef, Q
     from django.test.utils import CaptureQueriesContext
 
-    from cases import alerts, ledger
+    from alerts import engine as alerts
+    from cases import ledger
     from cases.models import Alert, Clock
 
     count = 0
@@ -682,7 +683,7 @@ def main() -> None:
         parser.error("give one --repeats, or one per --items size")
     repeats = args.repeats * len(args.items) if len(args.repeats) == 1 else args.repeats
 
-    sys.path.insert(0, str(BASE_DIR))  # cases.clocks and cases.generate are pure: no Django in this process
+    sys.path.insert(0, str(BASE_DIR))  # cases.clocks and demo.generate are pure: no Django in this process
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     today = datetime.datetime.now(LONDON).date()
     problem = ""
@@ -731,7 +732,11 @@ def write_doc(
     done = [m["n"] for m in results]
     doc = [doc_header("helpdesk.py", sys.argv, started)]
     if done != sizes:
-        doc[-1] += f"; this section has the sizes finished so far ({', '.join(f'{n:,}' for n in done)})"
+        missing = ", ".join(f"{n:,}" for n in sizes if n not in done)
+        doc[-1] += (
+            f"; this section is written after each size: {missing} items not measured (the run was stopped, or "
+            "failed, before that size finished)"
+        )
     doc.append(
         f"- django-helpdesk {hd_version or '(not installed)'} from PyPI in its own virtualenv `{VENV}` "
         f"(Django {hd_runs[-1]['django'] if hd_runs else '?'}), a minimal project in `{PROJECT}`, database "
@@ -767,9 +772,9 @@ def write_doc(
     doc += [f"- {s}" for s in summary]
     doc.append(
         "- What is timed: django-helpdesk's `manage.py escalate_tickets`, which also renders its emails and hands "
-        "them to Django's in-memory mail backend; this product's `ledger.sweep()` then `alerts.alerts_detect()`, "
-        "which write the outbox rows (one per person told). This product's delivery (`alerts_deliver`: render, "
-        "send, record the outcome) is a separate task and is not timed here."
+        "them to Django's in-memory mail backend; this product's `ledger.sweep()` then "
+        "`alerts.engine.alerts_detect()`, which write the outbox rows (one per person told). This product's "
+        "delivery (`alerts_deliver`: render, send, record the outcome) is a separate task and is not timed here."
     )
     doc.append(
         "- Why helpdesk flags early: `escalate_tickets` counts the days of the last `escalate_days` calendar days "
