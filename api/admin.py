@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 
-from cases import webhooks
+from api import webhooks
 from cases.models import ApiClient, WebhookDelivery, WebhookEndpoint
 
 from .clients import api_client_revoke

@@ -1,5 +1,5 @@
 """Celery tasks for outbound webhooks: thin (ids in, one service call, own retries, JSON only). Registered
-through ``cases/tasks.py`` (``from .webhook_tasks import *``) so that autodiscovery finds them."""
+as ``api.tasks``, which Celery's autodiscovery finds."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ time-barred deadlines, sent as signed POSTs from an outbox.
 2. Then sending: ``deliver`` claims the row with a conditional update (two workers never send one attempt
    twice), POSTs the JSON body signed with HMAC-SHA256 over ``f"{timestamp}.{body}"`` with the endpoint's
    secret, and records the outcome. A failure stores when the next attempt is due (``next_attempt_at``,
-   exponential backoff) and the Celery task (``cases/webhook_tasks.py``) retries then; after ``MAX_ATTEMPTS``
+   exponential backoff) and the Celery task (``api/tasks.py``) retries then; after ``MAX_ATTEMPTS``
    the row is dead. ``delivery_replay`` sends an event again as a new row, so the log keeps every attempt.
 3. The broker is not the record: ``next_attempt_at`` is. A row is written with it set to now; each attempt
    moves it (to the attempt's start while it runs, then to the backoff after a failure; cleared once delivered
@@ -44,7 +44,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import Case, CaseEvent, ClockEvent, WebhookDelivery, WebhookEndpoint
+from cases.models import Case, CaseEvent, ClockEvent, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def enqueue_clock_events(*, now: datetime.datetime | None = None) -> list[int]:
 
 def dispatch(ids: Iterable[int]) -> None:
     """Queue the sending of these outbox rows (a broker outage is logged: the pump sends them later)."""
-    from .webhook_tasks import webhook_deliver
+    from .tasks import webhook_deliver
 
     for pk in ids:
         try:  # no publish retries: with the broker down, fail fast and leave it to the pump

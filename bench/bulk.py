@@ -87,7 +87,7 @@ def child_setup() -> None:
     from common import setup_django
 
     setup_django()
-    from cases.api.clients import api_client_create
+    from api.clients import api_client_create
 
     _, token = api_client_create(force_code="GMP", name=f"bench bulk {time.time_ns()}", scope="write")
     print(json.dumps({"token": token}))

@@ -119,7 +119,7 @@ def child_setup() -> None:
     _setup()
     from django.test import Client
 
-    from cases.api.clients import api_client_create
+    from api.clients import api_client_create
     from cases.models import Case
 
     _, token = api_client_create(force_code="GMP", name=f"bench web {time.time_ns()}", scope="read")

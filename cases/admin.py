@@ -188,4 +188,3 @@ class UserAdmin(BaseUserAdmin):
 
 
 from . import signin_admin  # noqa: E402, F401  (django-axes' sign-in records, read-only)
-from .api import admin as _api_admin  # noqa: E402, F401  (API clients, webhook endpoints and deliveries)

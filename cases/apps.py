@@ -19,7 +19,3 @@ class CasesConfig(AppConfig):
 
         configure_rules()
         setting_changed.connect(configure_rules, weak=False)
-
-        from . import hooks, webhooks
-
-        hooks.case_event.register(webhooks.on_case_event)

@@ -17,6 +17,3 @@ def sweep_clocks() -> dict[str, object]:
     """Move every open clock's state on for today (every 15 minutes; idempotent)."""
     run = ledger.sweep()
     return {"run": run.pk, "status": run.status, "changed": run.examined, "events": run.events}
-
-
-from .webhook_tasks import *  # noqa

@@ -5,14 +5,14 @@ from csp.decorators import csp_update
 from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from cases.api.fields import IdConverter
-from cases.api.views import ApiNotFoundView
+from api.fields import IdConverter
+from api.views import ApiNotFoundView
 from governance.api.views import MetricsView
 
 register_converter(IdConverter, "api_id")  # row ids in paths: any integer, so a bad one gets the JSON 404
 
 v1: list[URLPattern | URLResolver] = [
-    path("", include("cases.api.urls")),
+    path("", include("api.urls")),
     path("", include("charging.api.urls")),
     path("", include("victims.api.urls")),
     path("metrics/", MetricsView.as_view(), name="api-metrics"),  # the joint performance figures (governance)

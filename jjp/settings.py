@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "governance",
     # Delivery: above the domain apps (docs/architecture.md, "The house").
     "workspace",
+    "api",
     "alerts",
     "demo",
 ]
@@ -253,11 +254,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "cases.api.authentication.BearerTokenAuthentication",
+        "api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "EXCEPTION_HANDLER": "cases.api.errors.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["cases.api.parsers.DepthLimitedJSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_THROTTLE_RATES": {"jjp_read": "600/min", "jjp_write": "120/min", "jjp_bulk": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
@@ -273,7 +274,7 @@ SPECTACULAR_SETTINGS = {
         "ReferralKindEnum": "charging.models.ChargingReferralKind",
         "OrderKindEnum": "victims.models.ProtectiveOrderKind",
         "TriageReasonEnum": "charging.models.TriageReason",
-        "QualifyingReportKindEnum": "cases.api.serializers.QUALIFYING_REPORT_KINDS",
+        "QualifyingReportKindEnum": "api.serializers.QUALIFYING_REPORT_KINDS",
         "DecisionInputOutcomeEnum": "charging.api.serializers.FINAL_OUTCOMES",
         "DapoRequirementKindEnum": "victims.models.DapoRequirementKind",
     },
@@ -344,12 +345,12 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = env.int("JJP_SIGNIN_FAILURE_LOG_PER_USER", default=100_000)
 
 # API bearer tokens have no username to lock, so failed token checks are throttled per client address instead
-# (cases/api/throttling.py): past JJP_API_AUTH_FAILURES failures within the window, every bearer request from the
+# (api/throttling.py): past JJP_API_AUTH_FAILURES failures within the window, every bearer request from the
 # address gets 429 with Retry-After, before its token is looked up, until the oldest failure leaves the window.
 JJP_API_AUTH_FAILURES = env.int("JJP_API_AUTH_FAILURES", default=10)
 JJP_API_AUTH_FAILURE_WINDOW_SECONDS = env.int("JJP_API_AUTH_FAILURE_WINDOW_SECONDS", default=600)
 
-# Bad input to the API (cases/api/parsers.py, cases/api/base.py): a JSON body nested deeper than this is refused
+# Bad input to the API (api/parsers.py, api/base.py): a JSON body nested deeper than this is refused
 # with 400 before it is decoded (the decoder would recurse until RecursionError); a body over
 # DATA_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB) is refused with 413.
 JJP_API_MAX_JSON_DEPTH = env.int("JJP_API_MAX_JSON_DEPTH", default=64)

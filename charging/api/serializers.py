@@ -7,7 +7,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.api.fields import ApiDateField, IdField
+from api.fields import ApiDateField, IdField
 from charging.models import (
     Action,
     ActionPlan,

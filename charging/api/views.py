@@ -11,9 +11,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from cases.api.base import CaseStepView, step_schema
-from cases.api.errors import Conflict
-from cases.api.fields import valid_id
+from api.base import CaseStepView, step_schema
+from api.errors import Conflict
+from api.fields import valid_id
 from cases.models import Case, Organisation
 from charging import services
 from charging.models import Action, ActionPlan, ChargingReferral, EarlyAdvice

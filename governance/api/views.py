@@ -17,8 +17,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases.api.base import ApiView, error_responses
-from cases.api.errors import ErrorSerializer, error, to_api_exception
+from api.base import ApiView, error_responses
+from api.errors import ErrorSerializer, error, to_api_exception
 
 from .. import views
 

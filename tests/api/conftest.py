@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from cases.api.clients import api_client_create
+from api.clients import api_client_create
 
 
 class Api(APIClient):

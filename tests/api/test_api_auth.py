@@ -10,7 +10,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from cases.api.clients import (
+from api.clients import (
     api_client_create,
     api_client_revoke,
     api_client_rotate,

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from cases.api.parsers import nesting_exceeds
+from api.parsers import nesting_exceeds
 from cases.models import Case, OffenceType, Role
 from tests.api.test_api_gate import REQUESTS, world  # noqa: F401  (the fixture: force A's case with every id)
 from tests.factories import UserFactory
@@ -150,7 +150,7 @@ def test_metrics_refusals_use_the_shape(client, supervisor_a, settings):
     settings.JJP_REQUIRE_2FA = False
     client.force_login(supervisor_a)
     errors = assert_error_shape(client.get("/api/v1/metrics/", {"start": "bad"}), 400)
-    assert errors == [{"field": "start", "message": "Enter a valid date."}]
+    assert errors == [{"field": "start", "message": "Enter a month, for example 2026-01."}]
     client.force_login(
         UserFactory(organisation=supervisor_a.organisation, roles=[Role.OIC], username="oic-m")
     )

@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
-from cases import webhooks
+from api import webhooks
+from api.tasks import webhook_deliver
 from cases.models import CaseEvent, WebhookDelivery, WebhookEndpoint
 from cases.services import case_restrict
-from cases.webhook_tasks import webhook_deliver
 from charging.services import case_refer_to_cps, decision_record
 from jjp.celery import app as celery_app
 from tests.conftest import TODAY
@@ -399,7 +399,7 @@ def test_the_admin_replay_action(endpoint, dispatched, decided, rf, admin_user):
     from django.contrib import admin
     from django.contrib.messages.storage.fallback import FallbackStorage
 
-    from cases.api.admin import WebhookDeliveryAdmin
+    from api.admin import WebhookDeliveryAdmin
 
     (pk,) = webhooks.enqueue_for_case_event(decided)
     request = rf.post("/admin/cases/webhookdelivery/")

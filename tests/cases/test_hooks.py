@@ -10,7 +10,7 @@ from cases import hooks
 
 def test_every_hook_has_its_handlers():
     assert {name: hooks.registered(hook) for name, hook in hooks.ALL.items()} == {
-        "case_event": ["cases.webhooks.on_case_event"],
+        "case_event": ["api.webhooks.on_case_event"],
         "free_text_saved": ["victims.language.free_text_check"],
         "household_changed": ["victims.services.encompass_clock_ensure"],
         "police_nfa_after_plan": ["governance.services.cps_notification_record"],

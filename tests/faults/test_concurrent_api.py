@@ -20,7 +20,7 @@ import requests
 from django.apps import apps
 from django.db import connection, transaction
 
-from cases.api.clients import api_client_create
+from api.clients import api_client_create
 from cases.models import CaseEvent, Clock, Offence
 from cases.services import offence_add
 from tests.conftest import TODAY
@@ -186,7 +186,7 @@ def test_twenty_clients_updating_one_case_lose_no_update_and_the_history_is_comp
 def test_a_read_during_a_write_returns_a_version_that_existed(oic_a, tmp_path):
     """Deterministic: the test holds a lock on the offences table, so the GET stops after reading the case row
     and before its offences; the test then adds an offence and commits, and the GET goes on. It reads in one
-    REPEATABLE READ snapshot (cases/api/views.py ``snapshot``), so it answers the version before the write,
+    REPEATABLE READ snapshot (api/views.py ``snapshot``), so it answers the version before the write,
     whole, and the ETag names that body."""
     case = CaseFactory(actor=oic_a, urn="FLT-TORN", today=TODAY)
     _, token = api_client_create(force_code="GMP", name="Torn reader", scope="read")

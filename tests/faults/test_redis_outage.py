@@ -17,8 +17,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts import engine as alerts
+from api.clients import api_client_create
 from cases import ledger
-from cases.api.clients import api_client_create
 from cases.models import Alert, Case, CaseEvent, Organisation, Role, WebhookDelivery, WebhookEndpoint
 from charging.services import case_refer_to_cps
 from tests.factories import CaseFactory, UserFactory

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cases.api.clients import api_client_create
+from api.clients import api_client_create
 from tests.security.test_access_matrix import world  # noqa: F401  (the fixture: the matrix's cases)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cases.api.clients import api_client_create
+from api.clients import api_client_create
 from cases.models import Role
 from jjp.auth_views import SESSION_SETUP_KEY
 from tests.factories import UserFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from cases.api.fields import ApiDateField, ApiDateTimeField, IdField
+from api.fields import ApiDateField, ApiDateTimeField, IdField
 from victims.models import DapoRequirement, ProtectiveOrder, Victim, VictimContact, VictimSuspectRelationship
 
 TEXT = 10_000

@@ -12,7 +12,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases.api.base import (
+from api.base import (
     FORCE_PARAMETER,
     READ_ERRORS,
     URN_PARAMETER,
@@ -21,7 +21,7 @@ from cases.api.base import (
     find_case,
     step_schema,
 )
-from cases.api.fields import valid_id
+from api.fields import valid_id
 from cases.models import Case
 from victims import services
 from victims.models import DapoRequirement, ProtectiveOrder, SupportService, Victim

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cases.api.clients import api_client_create
+from api.clients import api_client_create
 
 
 def expiry(days: int | None) -> datetime.datetime | None:

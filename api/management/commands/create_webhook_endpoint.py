@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import URLValidator
 
-from cases import webhooks
+from api import webhooks
 from cases.models import Organisation, WebhookEndpoint
 
 

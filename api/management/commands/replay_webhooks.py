@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cases import webhooks
+from api import webhooks
 from cases.models import WebhookDelivery
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
-from cases.api.clients import api_client_rotate, find_client
+from api.clients import api_client_rotate, find_client
 
 from .create_api_client import expiry, fail
 
