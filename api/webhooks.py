@@ -39,6 +39,7 @@ import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
+from celery import shared_task
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
@@ -215,8 +216,6 @@ def enqueue_clock_events(*, now: datetime.datetime | None = None) -> list[int]:
 
 def dispatch(ids: Iterable[int]) -> None:
     """Queue the sending of these outbox rows (a broker outage is logged: the pump sends them later)."""
-    from .tasks import webhook_deliver
-
     for pk in ids:
         try:  # no publish retries: with the broker down, fail fast and leave it to the pump
             webhook_deliver.apply_async(args=[pk], retry=False)
@@ -380,3 +379,27 @@ def delivery_replay(delivery: WebhookDelivery) -> WebhookDelivery:
     )
     transaction.on_commit(lambda: dispatch([replay.pk]))
     return replay
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The Celery tasks (thin: ids in, one call, their own retries, JSON only). Defined here, beside what they call, so
+# that the outbox and its tasks are one module with no import cycle; ``api.tasks`` exposes them to Celery's
+# autodiscovery. Task names are unchanged since they lived in ``cases``.
+# --------------------------------------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, name="cases.tasks.webhook_deliver", acks_late=True, max_retries=MAX_ATTEMPTS)
+def webhook_deliver(self: Any, delivery_id: int) -> dict[str, object]:
+    """One attempt to send one outbox row; a failure is retried when the row's next attempt is due (exponential
+    backoff, stored on the row), until the row is dead. A retry lost with the broker is re-queued by the pump."""
+    status = deliver(delivery_id)
+    if status == "failed":
+        raise self.retry(countdown=retry_countdown(delivery_id))
+    return {"delivery": delivery_id, "status": status}
+
+
+@shared_task(name="cases.tasks.webhooks_pump", acks_late=True, ignore_result=True)
+def webhooks_pump() -> dict[str, int]:
+    """Every minute: outbox rows for new overdue and time-barred deadlines, and a new task for every delivery
+    whose task or retry was lost (idempotent)."""
+    return pump()

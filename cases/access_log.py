@@ -20,68 +20,10 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import pgtrigger
 from django.db import models
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from .models import Case, User, _choices_check
-
-
-class AccessLogWhat(models.TextChoices):
-    CASE_VIEWED = "case_viewed", "Restricted case page viewed"
-    CASE_PRINTED = "case_printed", "Restricted case summary viewed for printing"
-    CASE_API_READ = "case_api_read", "Restricted case read through the API"
-    CASE_LISTED = "case_listed", "Restricted case shown in a list"
-    CASE_EXPORTED = "case_exported", "Restricted case included in a CSV export"
-    LOG_SEARCHED = "log_searched", "Access log searched"
-    LOG_EXPORTED = "log_exported", "Access log exported"
-
-
-class AccessLog(models.Model):
-    """One read of restricted data: who (``actor``), what (``what``, the object's model, key and a description),
-    which case, when, from where (address, X-Forwarded-For as sent, browser, path) and why (``purpose``, where the
-    reader gave one). Written by ``record_case_read`` / ``record_many`` / ``record``; never changed or deleted
-    (database trigger). DPA 2018 s.62 (logging)."""
-
-    What = AccessLogWhat
-
-    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="access_logs")
-    what = models.CharField(max_length=20, choices=What.choices)
-    object_model = models.CharField(max_length=60, help_text="app_label.model of what was read.")
-    object_pk = models.CharField(max_length=40, blank=True)
-    description = models.CharField(max_length=300)
-    case = models.ForeignKey(
-        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="access_logs"
-    )
-    at = models.DateTimeField(default=timezone.now)
-    ip = models.GenericIPAddressField(null=True, blank=True, help_text="REMOTE_ADDR of the request.")
-    forwarded_for = models.CharField(max_length=200, blank=True, help_text="X-Forwarded-For, as sent.")
-    user_agent = models.CharField(max_length=300, blank=True)
-    path = models.CharField(max_length=300, blank=True, help_text="The address that was read.")
-    api_client = models.CharField(max_length=120, blank=True, help_text="The API client, for a token read.")
-    purpose = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-        verbose_name = "read log entry"
-        verbose_name_plural = "read log"
-        # Only "view": no one can be given a permission to add, change or delete log rows.
-        default_permissions = ("view",)
-        constraints = [_choices_check("what", AccessLogWhat, "%(app_label)s_%(class)s_what_valid")]
-        indexes = [
-            # The auditor's searches: by case, by user, by period (all newest first).
-            models.Index(fields=["case", "at"], name="cases_accesslog_case_at_idx"),
-            models.Index(fields=["actor", "at"], name="cases_accesslog_actor_at_idx"),
-            models.Index(fields=["at"], name="cases_accesslog_at_idx"),
-        ]
-        triggers = [
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_what_display()} by {self.actor} at {self.at:%d %b %Y %H:%M}"
-
+from .models import AccessLog, AccessLogWhat, Case
 
 # --------------------------------------------------------------------------------------------------------------
 # Recording

@@ -13,7 +13,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from .models import Case, OffenceType
+from . import ledger
+from .models import Case, OffenceType, User
 
 WIDGET_CLASSES = {
     "text": "govuk-input",
@@ -198,3 +199,68 @@ def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The steps of the case page: the base every app's step forms build on (``workspace/steps.py`` lists them).
+# --------------------------------------------------------------------------------------------------------------
+
+
+def lower_first(label: str) -> str:
+    """'Referred to CPS' -> 'referred to CPS' (acronyms keep their capitals)."""
+    return label[:1].lower() + label[1:]
+
+
+def status_names(statuses: tuple[str, ...]) -> str:
+    names = [lower_first(str(Case.Status(s).label)) for s in statuses]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+class StepForm(GovukFormMixin, forms.Form):
+    """A step on a case: ``perm`` says who may, ``statuses`` when; ``run`` calls the service. Date fields
+    named in ``today_fields`` start at the London today."""
+
+    slug: str = ""
+    title: str = ""
+    perm: str = ""
+    statuses: tuple[str, ...] = ()
+    today_fields: tuple[str, ...] = (
+        "on",
+        "received_on",
+        "decided_on",
+        "held_on",
+        "charged_on",
+        "requested_on",
+        "given_on",
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        self.case = case
+        super().__init__(*args, **kwargs)
+        today = ledger.london_today()
+        for name in self.today_fields:
+            if name in self.fields and self.fields[name].initial is None:
+                self.fields[name].initial = today
+
+    @classmethod
+    def refusal(cls, case: Case, facts: dict[str, Any] | None = None) -> str:
+        """Why this step cannot be taken now ("" when it can). ``facts`` are what the case page already knows
+        (``awaiting``: the submission with CPS or None; ``actions``: how many actions the case has), so that
+        explaining costs no queries. The service still decides; this only explains."""
+        if case.status not in cls.statuses:
+            return (
+                f"Not at this stage: the case is {lower_first(case.get_status_display())}. "
+                f"This step is possible when the case is {status_names(cls.statuses)}."
+            )
+        return cls.refusal_detail(case, facts or {})
+
+    @classmethod
+    def refusal_detail(cls, case: Case, facts: dict[str, Any]) -> str:
+        return ""
+
+    def run(self, actor: User) -> Any:
+        raise NotImplementedError
+
+
+def radios(choices: Any) -> forms.RadioSelect:
+    return forms.RadioSelect(choices=choices)

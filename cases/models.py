@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pghistory
+import pgtrigger
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -20,7 +21,7 @@ from .audit import audited
 from .selectors import CaseQuerySet, ClockQuerySet
 
 
-def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+def choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
     """A named check constraint that keeps a TextChoices column inside its choices."""
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
@@ -54,7 +55,7 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            _choices_check("kind", OrganisationKind, "%(app_label)s_%(class)s_kind_valid"),
+            choices_check("kind", OrganisationKind, "%(app_label)s_%(class)s_kind_valid"),
             models.CheckConstraint(
                 condition=Q(kind="force", area__isnull=False) | Q(kind="cps_area", area__isnull=True),
                 name="%(app_label)s_%(class)s_force_has_area",
@@ -186,8 +187,8 @@ class OffenceType(models.Model):
     class Meta:
         ordering = ["title"]
         constraints = [
-            _choices_check("mode_of_trial", OffenceTypeModeOfTrial, "%(app_label)s_%(class)s_mode_valid"),
-            _choices_check("stl_regime", OffenceTypeStlRegime, "%(app_label)s_%(class)s_regime_valid"),
+            choices_check("mode_of_trial", OffenceTypeModeOfTrial, "%(app_label)s_%(class)s_mode_valid"),
+            choices_check("stl_regime", OffenceTypeStlRegime, "%(app_label)s_%(class)s_regime_valid"),
             models.CheckConstraint(
                 condition=Q(mode_of_trial="summary") | Q(stl_regime="none"),
                 name="%(app_label)s_%(class)s_stl_only_summary",
@@ -357,10 +358,10 @@ class Case(DerivedFieldsMixin):
             models.UniqueConstraint(
                 fields=["force", "urn"], name="%(app_label)s_%(class)s_urn_unique_per_force"
             ),
-            _choices_check("status", CaseStatus, "%(app_label)s_%(class)s_status_valid"),
-            _choices_check("risk_level", CaseRiskLevel, "%(app_label)s_%(class)s_risk_level_valid"),
-            _choices_check("risk_tool", CaseRiskTool, "%(app_label)s_%(class)s_risk_tool_valid"),
-            _choices_check(
+            choices_check("status", CaseStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("risk_level", CaseRiskLevel, "%(app_label)s_%(class)s_risk_level_valid"),
+            choices_check("risk_tool", CaseRiskTool, "%(app_label)s_%(class)s_risk_tool_valid"),
+            choices_check(
                 "first_qualifying_report_kind",
                 CaseQualifyingReportKind,
                 "%(app_label)s_%(class)s_fqr_kind_valid",
@@ -632,9 +633,9 @@ class Clock(CaseGateCopy):
     class Meta:
         ordering = ["due_on", "pk"]
         constraints = [
-            _choices_check("kind", ClockKind, "%(app_label)s_%(class)s_kind_valid"),
-            _choices_check("side", ClockSide, "%(app_label)s_%(class)s_side_valid"),
-            _choices_check("state", ClockState, "%(app_label)s_%(class)s_state_valid"),
+            choices_check("kind", ClockKind, "%(app_label)s_%(class)s_kind_valid"),
+            choices_check("side", ClockSide, "%(app_label)s_%(class)s_side_valid"),
+            choices_check("state", ClockState, "%(app_label)s_%(class)s_state_valid"),
             models.CheckConstraint(
                 condition=Q(warn_on__lte=F("due_on")), name="%(app_label)s_%(class)s_warn_before_due"
             ),
@@ -741,7 +742,7 @@ class SweepRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        constraints = [_choices_check("status", SweepRunStatus, "%(app_label)s_%(class)s_status_valid")]
+        constraints = [choices_check("status", SweepRunStatus, "%(app_label)s_%(class)s_status_valid")]
 
     def __str__(self) -> str:
         return f"Sweep {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
@@ -799,7 +800,7 @@ class BankHolidayOverride(models.Model):
     class Meta:
         ordering = ["day"]
         constraints = [
-            _choices_check("action", BankHolidayOverrideAction, "%(app_label)s_%(class)s_action_valid")
+            choices_check("action", BankHolidayOverrideAction, "%(app_label)s_%(class)s_action_valid")
         ]
 
     def __str__(self) -> str:
@@ -856,8 +857,8 @@ class Alert(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            _choices_check("kind", AlertKind, "%(app_label)s_%(class)s_kind_valid"),
-            _choices_check("status", AlertStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("kind", AlertKind, "%(app_label)s_%(class)s_kind_valid"),
+            choices_check("status", AlertStatus, "%(app_label)s_%(class)s_status_valid"),
             models.UniqueConstraint(
                 fields=["recipient", "case", "clock", "threshold", "day"],
                 nulls_distinct=False,
@@ -937,7 +938,7 @@ class ApiClient(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [_choices_check("scope", ApiClientScope, "%(app_label)s_%(class)s_scope_valid")]
+        constraints = [choices_check("scope", ApiClientScope, "%(app_label)s_%(class)s_scope_valid")]
 
     def __str__(self) -> str:
         return self.name
@@ -1005,4 +1006,61 @@ class WebhookDelivery(models.Model):
         return f"{self.event} to {self.endpoint}"
 
 
-from .access_log import AccessLog  # noqa: E402,F401
+# --------------------------------------------------------------------------------------------------------------
+# The read log of restricted data (written by ``cases/access_log.py``)
+# --------------------------------------------------------------------------------------------------------------
+
+
+class AccessLogWhat(models.TextChoices):
+    CASE_VIEWED = "case_viewed", "Restricted case page viewed"
+    CASE_PRINTED = "case_printed", "Restricted case summary viewed for printing"
+    CASE_API_READ = "case_api_read", "Restricted case read through the API"
+    CASE_LISTED = "case_listed", "Restricted case shown in a list"
+    CASE_EXPORTED = "case_exported", "Restricted case included in a CSV export"
+    LOG_SEARCHED = "log_searched", "Access log searched"
+    LOG_EXPORTED = "log_exported", "Access log exported"
+
+
+class AccessLog(models.Model):
+    """One read of restricted data: who (``actor``), what (``what``, the object's model, key and a description),
+    which case, when, from where (address, X-Forwarded-For as sent, browser, path) and why (``purpose``, where the
+    reader gave one). Written by ``record_case_read`` / ``record_many`` / ``record``; never changed or deleted
+    (database trigger). DPA 2018 s.62 (logging)."""
+
+    What = AccessLogWhat
+
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="access_logs")
+    what = models.CharField(max_length=20, choices=What.choices)
+    object_model = models.CharField(max_length=60, help_text="app_label.model of what was read.")
+    object_pk = models.CharField(max_length=40, blank=True)
+    description = models.CharField(max_length=300)
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="access_logs"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True, help_text="REMOTE_ADDR of the request.")
+    forwarded_for = models.CharField(max_length=200, blank=True, help_text="X-Forwarded-For, as sent.")
+    user_agent = models.CharField(max_length=300, blank=True)
+    path = models.CharField(max_length=300, blank=True, help_text="The address that was read.")
+    api_client = models.CharField(max_length=120, blank=True, help_text="The API client, for a token read.")
+    purpose = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "read log entry"
+        verbose_name_plural = "read log"
+        # Only "view": no one can be given a permission to add, change or delete log rows.
+        default_permissions = ("view",)
+        constraints = [choices_check("what", AccessLogWhat, "%(app_label)s_%(class)s_what_valid")]
+        indexes = [
+            # The auditor's searches: by case, by user, by period (all newest first).
+            models.Index(fields=["case", "at"], name="cases_accesslog_case_at_idx"),
+            models.Index(fields=["actor", "at"], name="cases_accesslog_actor_at_idx"),
+            models.Index(fields=["at"], name="cases_accesslog_at_idx"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_what_display()} by {self.actor} at {self.at:%d %b %Y %H:%M}"

@@ -9,11 +9,18 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 if TYPE_CHECKING:
     from .models import User
+
+
+def _model(name: str) -> Any:
+    """A model of this app by its lower-case name, from the app registry: ``models`` imports this module, so this
+    module never imports ``models`` back (no import cycle)."""
+    return apps.all_models["cases"][name]
 
 
 OPERATIONAL_ROLES = (
@@ -59,7 +66,7 @@ def case_visibility_q(user: Any, prefix: str = "", *, case_id: str | None = None
         granted = grant.q(user, case_pk)
         if granted is not None:
             allowed |= granted
-    from .models import Case
+    Case = _model("case")  # noqa: N806
 
     named = Case.restricted_to.through.objects.filter(user_id=user.pk).values("case_id")
     not_restricted = Q(**{f"{prefix}restricted": False}) | Q(**{f"{case_pk}__in": named})
@@ -81,7 +88,8 @@ def gate_sql(user: str, org: str, case: str, *, case_id: str = "id") -> str:
 
     Built from table names only; uses the parameter ``%(operational_roles)s`` (``list(OPERATIONAL_ROLES)``)."""
     from . import hooks
-    from .models import Case
+
+    Case = _model("case")  # noqa: N806
 
     restricted = Case.restricted_to.through._meta.db_table
     grants = "".join(
@@ -130,7 +138,7 @@ class CaseQuerySet(models.QuerySet):
         limit = on + datetime.timedelta(
             days=days if days is not None else clocks.active_rules().stl_flag_days
         )
-        from .models import Clock
+        Clock = _model("clock")  # noqa: N806
 
         return self.filter(
             Exists(
@@ -141,7 +149,7 @@ class CaseQuerySet(models.QuerySet):
         )
 
     def time_barred(self) -> CaseQuerySet:
-        from .models import Clock
+        Clock = _model("clock")  # noqa: N806
 
         return self.filter(Exists(Clock.objects.filter(case=OuterRef("pk"), state="time_barred")))
 

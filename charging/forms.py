@@ -9,12 +9,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from cases import ledger
 from cases import services as case_services
-from cases.forms import DateInput, DateTimeInput, GovukFormMixin
-from cases.models import Case, Offence, OffenceType, User
-from victims import services as victim_services
-from victims.models import Victim, VictimContact, VictimSuspectRelationship
+from cases.forms import DateInput, radios
+from cases.forms import StepForm as BaseStepForm
+from cases.models import Case, Offence, User
 
 from . import services
 from .models import (
@@ -28,60 +26,8 @@ from .models import (
 )
 
 
-def _lower_first(label: str) -> str:
-    """'Referred to CPS' -> 'referred to CPS' (acronyms keep their capitals)."""
-    return label[:1].lower() + label[1:]
-
-
-def _status_names(statuses: tuple[str, ...]) -> str:
-    names = [_lower_first(str(Case.Status(s).label)) for s in statuses]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
-class StepForm(GovukFormMixin, forms.Form):
-    """A step on a case: ``perm`` says who may, ``statuses`` when; ``run`` calls the service. Date fields
-    named in ``today_fields`` start at the London today."""
-
-    slug: str = ""
-    title: str = ""
-    perm: str = ""
-    statuses: tuple[str, ...] = ()
-    today_fields: tuple[str, ...] = (
-        "on",
-        "received_on",
-        "decided_on",
-        "held_on",
-        "charged_on",
-        "requested_on",
-        "given_on",
-    )
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        self.case = case
-        super().__init__(*args, **kwargs)
-        today = ledger.london_today()
-        for name in self.today_fields:
-            if name in self.fields and self.fields[name].initial is None:
-                self.fields[name].initial = today
-
-    @classmethod
-    def refusal(cls, case: Case, facts: dict[str, Any] | None = None) -> str:
-        """Why this step cannot be taken now ("" when it can). ``facts`` are what the case page already knows
-        (``awaiting``: the submission with CPS or None; ``actions``: how many actions the case has), so that
-        explaining costs no queries. The service still decides; this only explains."""
-        if case.status not in cls.statuses:
-            return (
-                f"Not at this stage: the case is {_lower_first(case.get_status_display())}. "
-                f"This step is possible when the case is {_status_names(cls.statuses)}."
-            )
-        return cls.refusal_detail(case, facts or {})
-
-    @classmethod
-    def refusal_detail(cls, case: Case, facts: dict[str, Any]) -> str:
-        return ""
-
-    def run(self, actor: User) -> Any:
-        raise NotImplementedError
+class StepForm(BaseStepForm):
+    """A step of the charging workflow: the base step, knowing the submission waiting at CPS."""
 
     def awaiting_referral(self) -> ChargingReferral | None:
         return self.case.referrals.filter(status=ChargingReferral.Status.AWAITING_DECISION).first()
@@ -89,10 +35,6 @@ class StepForm(GovukFormMixin, forms.Form):
 
 def _needs_awaiting(facts: dict[str, Any]) -> str:
     return "No submission is waiting at CPS." if "awaiting" in facts and facts["awaiting"] is None else ""
-
-
-def _radios(choices: Any) -> forms.RadioSelect:
-    return forms.RadioSelect(choices=choices)
 
 
 class ReferForm(StepForm):
@@ -158,7 +100,7 @@ class TriageForm(StepForm):
         choices=[("1", "Accept"), ("0", "Return to police")],
         coerce=lambda v: v == "1",
         label="Result",
-        widget=_radios([("1", "Accept"), ("0", "Return to police")]),
+        widget=radios([("1", "Accept"), ("0", "Return to police")]),
     )
     on = forms.DateField(widget=DateInput, label="Triage date")
     prosecutor = forms.ModelChoiceField(
@@ -223,7 +165,7 @@ class DecisionForm(StepForm):
     STAGES = [("", "Not recorded"), *[c for c in DecisionOutcome.CodeTest.choices if c[0]]]
     outcome = forms.ChoiceField(
         choices=OUTCOMES,
-        widget=_radios(OUTCOMES),
+        widget=radios(OUTCOMES),
         required=False,
         help_text="For every offence, unless you choose otherwise for an offence below.",
     )
@@ -233,7 +175,7 @@ class DecisionForm(StepForm):
     test = forms.ChoiceField(
         choices=TESTS,
         required=False,
-        widget=_radios(TESTS),
+        widget=radios(TESTS),
         label="Test applied",
         help_text="Required for a decision to charge.",
     )
@@ -399,7 +341,7 @@ class ChargeForm(StepForm):
         label="Information laid on",
         help_text="Or the written charge issued. It stops the statutory time limits.",
     )
-    bail = forms.ChoiceField(choices=BAIL, required=False, widget=_radios(BAIL), label="Bail or remand")
+    bail = forms.ChoiceField(choices=BAIL, required=False, widget=radios(BAIL), label="Bail or remand")
     first_hearing_on = forms.DateField(widget=DateInput, required=False, label="First hearing")
     court = forms.CharField(max_length=200, required=False, label="Court of the first hearing")
 
@@ -500,7 +442,7 @@ class ConversationForm(StepForm):
     statuses = ("reported", "investigation", "referred", "action_plan", "decided")
     MODES = [("digital", "Digital"), ("face_to_face", "Face to face")]
     held_on = forms.DateField(widget=DateInput)
-    mode = forms.ChoiceField(choices=MODES, widget=_radios(MODES))
+    mode = forms.ChoiceField(choices=MODES, widget=radios(MODES))
     reasonable_lines_of_inquiry = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     evidential_concerns = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     early_prosecution_strategy = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -514,7 +456,7 @@ class PoliceOutcomeForm(StepForm):
     slug, title, perm = "police-outcome", "Record a police outcome", "cases.record_police_outcome"
     statuses = ("reported", "investigation", "action_plan")
     OUTCOMES = [("nfa", "No further action"), ("out_of_court", "Out-of-court resolution")]
-    outcome = forms.ChoiceField(choices=OUTCOMES, widget=_radios(OUTCOMES))
+    outcome = forms.ChoiceField(choices=OUTCOMES, widget=radios(OUTCOMES))
     on = forms.DateField(widget=DateInput)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -522,192 +464,11 @@ class PoliceOutcomeForm(StepForm):
         return case_services.case_record_police_outcome(actor=actor, case=self.case, **self.cleaned_data)
 
 
-class _PersonChoice(forms.ModelChoiceField):
-    """A victim or suspect of the case, by name (the same name as on the victims page)."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        born = f" (born {obj.date_of_birth:%d %B %Y})" if obj.date_of_birth else ""
-        return f"{obj.given_name} {obj.family_name}{born}"
-
-
-def _case_people(case: Case) -> dict[str, list[Any]]:
-    """The case's victims, suspects and offences, read once per case page however many forms offer them."""
-    cached = case.__dict__.get("_step_people")
-    if cached is None:
-        cached = {
-            "victims": list(Victim.objects.filter(case=case).order_by("pk")),
-            "suspects": list(case.suspects.order_by("pk")),
-            "offences": list(case.offences.select_related("offence_type").order_by("committed_on", "pk")),
-        }
-        case.__dict__["_step_people"] = cached
-    return cached
-
-
-def _people_fields(form: StepForm, case: Case) -> None:
-    """Point the form's victim, complainant, suspect and offence fields at this case's people and offences. The
-    choices come from one read of them per page (``_case_people``); a submitted choice is checked against the
-    case's own rows."""
-    people = _case_people(case)
-    querysets = {
-        "victim": (Victim.objects.filter(case=case), people["victims"]),
-        "complainant": (Victim.objects.filter(case=case), people["victims"]),
-        "suspect": (case.suspects.all(), people["suspects"]),
-        "offence": (case.offences.select_related("offence_type"), people["offences"]),
-    }
-    for name, (queryset, rows) in querysets.items():
-        field = form.fields.get(name)
-        if field is None:
-            continue
-        field.queryset = queryset
-        blank = [("", field.empty_label)] if field.empty_label is not None else []
-        if name in ("victim", "complainant"):
-            # The case page names victims by number, never by name (it is shown and printed to everyone working
-            # the case); the victims page has their names.
-            labels = [f"Victim {n}" + (" (child)" if v.is_child else "") for n, v in enumerate(rows, start=1)]
-        else:
-            labels = [field.label_from_instance(row) for row in rows]
-        field.choices = blank + [(row.pk, label) for row, label in zip(rows, labels, strict=True)]
-
-
-class OffenceForm(StepForm):
-    slug, title, perm = "offence", "Add an offence", "cases.add_offence"
-    statuses = ("reported", "investigation", "referred", "action_plan", "decided")
-    offence_type = forms.ModelChoiceField(queryset=OffenceType.objects.all(), label="Offence")
-    committed_on = forms.DateField(widget=DateInput, label="Offence date (last act of a course of conduct)")
-    committed_from = forms.DateField(widget=DateInput, required=False, label="First act (course of conduct)")
-    complainant = _PersonChoice(
-        queryset=Victim.objects.none(),
-        required=False,
-        help_text="The victim it was committed against. Its time limit depends on them.",
-    )
-    suspect = _PersonChoice(queryset=Victim.objects.none(), required=False)
-    particulars = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, case=case, **kwargs)
-        _people_fields(self, case)
-
-    def run(self, actor: User) -> Any:
-        return case_services.offence_add(actor=actor, case=self.case, **self.cleaned_data)
-
-
-class _OffenceChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Offence) -> str:
-        return f"{obj.offence_type.title} on {obj.committed_on:%d %B %Y}"
-
-
-class OffencePeopleForm(StepForm):
-    slug, title, perm = "offence-people", "Name an offence's complainant and suspect", "cases.add_offence"
-    statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
-    offence = _OffenceChoice(queryset=Offence.objects.none())
-    complainant = _PersonChoice(
-        queryset=Victim.objects.none(),
-        required=False,
-        help_text="A common assault's time limit can be extended (CJA 1988 s.39A) only by its own complainant's "
-        "statement or video-recorded interview.",
-    )
-    suspect = _PersonChoice(queryset=Victim.objects.none(), required=False)
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, case=case, **kwargs)
-        _people_fields(self, case)
-
-    def run(self, actor: User) -> Any:
-        return case_services.offence_people_set(actor=actor, **self.cleaned_data)
-
-
-class QualifyingReportForm(StepForm):
-    slug, title, perm = (
-        "qualifying-report",
-        "Record a victim's first witness statement or VRI",
-        "cases.change_case",
-    )
-    statuses = ("reported", "investigation", "referred", "action_plan", "decided")
-    KINDS = [c for c in Case.QualifyingReportKind.choices if c[0]]
-    victim = _PersonChoice(queryset=Victim.objects.none(), label="Whose statement or interview")
-    on = forms.DateField(widget=DateInput, label="Given on")
-    kind = forms.ChoiceField(
-        choices=KINDS,
-        widget=_radios(KINDS),
-        help_text="CJA 1988 s.39A: for a domestic abuse common assault against this victim it can extend the "
-        "time limit.",
-    )
-    received_by = forms.CharField(
-        max_length=150, required=False, label="Received by (officer's name and number)"
-    )
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, case=case, **kwargs)
-        _people_fields(self, case)
-
-    def run(self, actor: User) -> Any:
-        return victim_services.victim_qualifying_report_record(actor=actor, **self.cleaned_data)
-
-
-class ReportAssignForm(StepForm):
-    slug, title, perm = "report-assign", "Say whose first qualifying report this is", "cases.change_case"
-    statuses = ("reported", "investigation", "referred", "action_plan", "decided")
-    victim = _PersonChoice(
-        queryset=Victim.objects.none(),
-        label="Whose statement or interview",
-        help_text="Until it is assigned, it extends no time limit.",
-    )
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, case=case, **kwargs)
-        _people_fields(self, case)
-
-    @classmethod
-    def refusal_detail(cls, case: Case, facts: dict[str, Any]) -> str:
-        return "" if case.first_qualifying_report_on else "There is no unassigned first qualifying report."
-
-    def run(self, actor: User) -> Any:
-        return victim_services.case_report_assign(actor=actor, **self.cleaned_data)
-
-
-class VictimBornForm(StepForm):
-    slug, title, perm = "victim-born", "Record a victim's date of birth", "victims.add_victim"
-    statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
-    victim = _PersonChoice(queryset=Victim.objects.none())
-    date_of_birth = forms.DateField(
-        widget=DateInput,
-        help_text="Domestic abuse needs both people to be 16 or over (DA Act 2021 s.1): without it, a common "
-        "assault keeps the 6-month limit.",
-    )
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, case=case, **kwargs)
-        _people_fields(self, case)
-
-    def run(self, actor: User) -> Any:
-        return victim_services.victim_date_of_birth_set(actor=actor, **self.cleaned_data)
-
-
-class RelationshipForm(StepForm):
-    slug, title, perm = "relationship", "Record how a victim and a suspect are related", "victims.add_victim"
-    statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
-    RELATIONSHIPS = VictimSuspectRelationship.Relationship.choices
-    victim = _PersonChoice(queryset=Victim.objects.none())
-    suspect = _PersonChoice(queryset=Victim.objects.none())
-    relationship = forms.ChoiceField(
-        choices=RELATIONSHIPS,
-        widget=_radios(RELATIONSHIPS),
-        help_text="Personally connected as the Domestic Abuse Act 2021 s.2 defines it.",
-    )
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, case=case, **kwargs)
-        _people_fields(self, case)
-
-    def run(self, actor: User) -> Any:
-        return victim_services.victim_relationship_set(actor=actor, **self.cleaned_data)
-
-
 class ProgressForm(StepForm):
     slug, title, perm = "progress", "Move the case on", "cases.progress_case"
     statuses = ("charged", "at_court")
     TARGETS = [("at_court", "At court"), ("concluded", "Concluded")]
-    to = forms.ChoiceField(choices=TARGETS, widget=_radios(TARGETS), label="The case is now")
+    to = forms.ChoiceField(choices=TARGETS, widget=radios(TARGETS), label="The case is now")
     on = forms.DateField(widget=DateInput)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -715,47 +476,9 @@ class ProgressForm(StepForm):
         return case_services.case_progress(actor=actor, case=self.case, **self.cleaned_data)
 
 
-class VictimForm(StepForm):
-    slug, title, perm = "victim", "Add a victim", "victims.add_victim"
-    statuses = ("reported", "investigation", "referred", "action_plan", "decided", "charged", "at_court")
-    given_name = forms.CharField(max_length=100)
-    family_name = forms.CharField(max_length=100)
-    date_of_birth = forms.DateField(
-        widget=DateInput,
-        required=False,
-        help_text="Asked for: a common assault's time limit depends on whether both people are 16 or over.",
-    )
-    is_child = forms.BooleanField(
-        required=False, label="Child (including a child who saw or heard the abuse)"
-    )
-
-    def run(self, actor: User) -> Any:
-        return victim_services.victim_add(actor=actor, case=self.case, **self.cleaned_data)
-
-
-class _VictimChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Victim) -> str:
-        return f"Victim {obj.pk}" + (" (child)" if obj.is_child else "")
-
-
-class VictimContactForm(StepForm):
-    slug, title, perm = "victim-contact", "Log a contact with a victim", "victims.add_victim"
-    statuses = tuple(Case.Status.values)
-    victim = _VictimChoice(queryset=Victim.objects.none())
-    contacted_at = forms.DateTimeField(widget=DateTimeInput, label="Contacted at")
-    method = forms.ChoiceField(choices=VictimContact.Method.choices)
-    purpose = forms.ChoiceField(choices=VictimContact.Purpose.choices)
-    outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, case=case, **kwargs)
-        self.fields["victim"].queryset = Victim.objects.filter(case=case)
-
-    def run(self, actor: User) -> Any:
-        return victim_services.victim_contact_record(actor=actor, **self.cleaned_data)
-
-
-STEPS: dict[str, type[StepForm]] = {
+#: The charging workflow's steps (and the case-level ones it has always offered); ``workspace/steps.py`` puts every
+#: app's steps in the order of the case page.
+STEPS: dict[str, type[BaseStepForm]] = {
     f.slug: f
     for f in (
         ReferForm,
@@ -768,15 +491,7 @@ STEPS: dict[str, type[StepForm]] = {
         ActionUpdateForm,
         ActionPlanAmendForm,
         ChargeForm,
-        OffenceForm,
-        OffencePeopleForm,
-        QualifyingReportForm,
-        ReportAssignForm,
         ProgressForm,
         PoliceOutcomeForm,
-        VictimForm,
-        VictimBornForm,
-        RelationshipForm,
-        VictimContactForm,
     )
 }

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases.audit import audited
-from cases.models import GATE_COPY_FIELDS, Case, CaseGateCopy, Offence, Person, _choices_check
+from cases.models import GATE_COPY_FIELDS, Case, CaseGateCopy, Offence, Person, choices_check
 from cases.selectors import GateCopyQuerySet
 
 
@@ -107,9 +107,9 @@ class ChargingReferral(CaseGateCopy):
             models.UniqueConstraint(
                 fields=["case", "sequence"], name="%(app_label)s_%(class)s_sequence_unique"
             ),
-            _choices_check("kind", ChargingReferralKind, "%(app_label)s_%(class)s_kind_valid"),
-            _choices_check("triage", ChargingReferralTriage, "%(app_label)s_%(class)s_triage_valid"),
-            _choices_check("status", ChargingReferralStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("kind", ChargingReferralKind, "%(app_label)s_%(class)s_kind_valid"),
+            choices_check("triage", ChargingReferralTriage, "%(app_label)s_%(class)s_triage_valid"),
+            choices_check("status", ChargingReferralStatus, "%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
                 condition=Q(triage_reasons__contained_by=TriageReason.values),
                 name="%(app_label)s_%(class)s_reasons_valid",
@@ -213,7 +213,7 @@ class CaseConversation(models.Model):
 
     class Meta:
         ordering = ["held_on", "pk"]
-        constraints = [_choices_check("mode", CaseConversationMode, "%(app_label)s_%(class)s_mode_valid")]
+        constraints = [choices_check("mode", CaseConversationMode, "%(app_label)s_%(class)s_mode_valid")]
 
     def __str__(self) -> str:
         return f"{self.case} conversation on {self.held_on}"
@@ -256,8 +256,8 @@ class ChargingDecision(models.Model):
     class Meta:
         ordering = ["decided_on", "pk"]
         constraints = [
-            _choices_check("test", ChargingDecisionTest, "%(app_label)s_%(class)s_test_valid"),
-            _choices_check("outcome", ChargingDecisionOutcome, "%(app_label)s_%(class)s_outcome_valid"),
+            choices_check("test", ChargingDecisionTest, "%(app_label)s_%(class)s_test_valid"),
+            choices_check("outcome", ChargingDecisionOutcome, "%(app_label)s_%(class)s_outcome_valid"),
             models.CheckConstraint(
                 condition=~Q(outcome="charge") | ~Q(test=""), name="%(app_label)s_%(class)s_charge_names_test"
             ),
@@ -313,8 +313,8 @@ class DecisionOutcome(models.Model):
     class Meta:
         ordering = ["decision", "offence"]
         constraints = [
-            _choices_check("outcome", OffenceOutcomeChoice, "%(app_label)s_%(class)s_outcome_valid"),
-            _choices_check("code_test_failed", CodeTestStage, "%(app_label)s_%(class)s_code_test_valid"),
+            choices_check("outcome", OffenceOutcomeChoice, "%(app_label)s_%(class)s_outcome_valid"),
+            choices_check("code_test_failed", CodeTestStage, "%(app_label)s_%(class)s_code_test_valid"),
             models.UniqueConstraint(
                 fields=["decision", "offence"], name="%(app_label)s_%(class)s_once_per_offence"
             ),
@@ -399,7 +399,7 @@ class ActionPlan(models.Model):
     class Meta:
         ordering = ["issued_on", "pk"]
         constraints = [
-            _choices_check("status", ActionPlanStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("status", ActionPlanStatus, "%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
                 condition=Q(respond_by__gte=F("issued_on")),
                 name="%(app_label)s_%(class)s_respond_after_issue",
@@ -471,12 +471,12 @@ class Action(models.Model):
     class Meta:
         ordering = ["plan", "pk"]
         constraints = [
-            _choices_check("status", ActionStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("status", ActionStatus, "%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(completed_on__isnull=False),
                 name="%(app_label)s_%(class)s_completed_has_date",
             ),
-            _choices_check(
+            choices_check(
                 "incomplete_reason", IncompleteReason, "%(app_label)s_%(class)s_incomplete_reason_valid"
             ),
         ]
@@ -539,7 +539,7 @@ class Charge(models.Model):
                 condition=Q(information_laid_on__isnull=True) | Q(information_laid_on__gte=F("charged_on")),
                 name="%(app_label)s_%(class)s_laid_after_charge",
             ),
-            _choices_check("bail", ChargeBail, "%(app_label)s_%(class)s_bail_valid"),
+            choices_check("bail", ChargeBail, "%(app_label)s_%(class)s_bail_valid"),
             models.CheckConstraint(
                 condition=Q(first_hearing_on__isnull=True) | Q(first_hearing_on__gte=F("charged_on")),
                 name="%(app_label)s_%(class)s_hearing_after_charge",
@@ -579,7 +579,7 @@ class ActionPlanRating(models.Model):
     class Meta:
         ordering = ["rated_on", "pk"]
         constraints = [
-            _choices_check("rating", ActionPlanProportionality, "%(app_label)s_%(class)s_rating_valid"),
+            choices_check("rating", ActionPlanProportionality, "%(app_label)s_%(class)s_rating_valid"),
             models.CheckConstraint(
                 condition=~Q(rating="disproportionate") | ~Q(notes=""),
                 name="%(app_label)s_%(class)s_disproportionate_explained",
@@ -632,7 +632,7 @@ class ActionPlanEscalation(models.Model):
     class Meta:
         ordering = ["raised_on", "pk"]
         constraints = [
-            _choices_check("status", ActionPlanEscalationStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("status", ActionPlanEscalationStatus, "%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
                 condition=Q(response="") | Q(response__in=ActionPlanEscalationResponse.values),
                 name="%(app_label)s_%(class)s_response_valid",

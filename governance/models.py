@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from cases.audit import audited
-from cases.models import Case, Organisation, Person, _choices_check
+from cases.models import Case, Organisation, Person, choices_check
 
 
 class ScrutinyPanelKind(models.TextChoices):
@@ -30,7 +30,7 @@ class ScrutinyPanel(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [_choices_check("kind", ScrutinyPanelKind, "%(app_label)s_%(class)s_kind_valid")]
+        constraints = [choices_check("kind", ScrutinyPanelKind, "%(app_label)s_%(class)s_kind_valid")]
 
     def __str__(self) -> str:
         return self.name
@@ -145,7 +145,7 @@ class PanelReview(models.Model):
             models.UniqueConstraint(
                 fields=["panel", "case", "meeting_on"], name="%(app_label)s_%(class)s_once_per_meeting"
             ),
-            _choices_check("sampling", PanelReviewSampling, "%(app_label)s_%(class)s_sampling_valid"),
+            choices_check("sampling", PanelReviewSampling, "%(app_label)s_%(class)s_sampling_valid"),
             models.CheckConstraint(
                 condition=~Q(sampling="rule") | ~Q(sampling_rule=""),
                 name="%(app_label)s_%(class)s_rule_named",
@@ -207,7 +207,7 @@ class CpsNotification(models.Model):
     class Meta:
         ordering = ["-notified_at", "pk"]
         constraints = [
-            _choices_check("outcome", CpsNotificationOutcome, "%(app_label)s_%(class)s_outcome_valid"),
+            choices_check("outcome", CpsNotificationOutcome, "%(app_label)s_%(class)s_outcome_valid"),
             models.CheckConstraint(
                 condition=Q(acknowledged_at__isnull=True) | Q(acknowledged_by__isnull=False),
                 name="%(app_label)s_%(class)s_acknowledged_by_someone",
@@ -253,7 +253,7 @@ class HighHarmFlag(models.Model):
     class Meta:
         ordering = ["person"]
         constraints = [
-            _choices_check("override", HighHarmOverride, "%(app_label)s_%(class)s_override_valid"),
+            choices_check("override", HighHarmOverride, "%(app_label)s_%(class)s_override_valid"),
             models.CheckConstraint(
                 condition=Q(override="")
                 | (
@@ -302,7 +302,7 @@ class HighHarmRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        constraints = [_choices_check("status", JobRunStatus, "%(app_label)s_%(class)s_status_valid")]
+        constraints = [choices_check("status", JobRunStatus, "%(app_label)s_%(class)s_status_valid")]
 
     def __str__(self) -> str:
         return f"High-harm evaluation {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
@@ -356,7 +356,7 @@ class PerformanceFigure(models.Model):
                 nulls_distinct=False,
                 name="%(app_label)s_%(class)s_once",
             ),
-            _choices_check("scope", PerformanceScope, "%(app_label)s_%(class)s_scope_valid"),
+            choices_check("scope", PerformanceScope, "%(app_label)s_%(class)s_scope_valid"),
             models.CheckConstraint(
                 condition=Q(scope__in=["area", "force"], organisation__isnull=False)
                 | Q(scope__in=["national", "pilot", "rest"], organisation__isnull=True),
@@ -394,7 +394,7 @@ class PerformanceRefresh(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        constraints = [_choices_check("status", JobRunStatus, "%(app_label)s_%(class)s_status_valid")]
+        constraints = [choices_check("status", JobRunStatus, "%(app_label)s_%(class)s_status_valid")]
         indexes = [models.Index(fields=["status", "full", "started_at"], name="governance_perf_refresh_idx")]
 
     def __str__(self) -> str:

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
@@ -711,29 +710,3 @@ def performance_figures_refresh(*, full: bool | None = None) -> PerformanceRefre
     run.seconds = round(time.monotonic() - clock, 3)
     run.save()
     return run
-
-
-def performance_figures_prepare() -> bool:
-    """For the dashboard, its CSV and the JSON when no figures have been computed yet (a fresh install): with
-    at most ``FIRST_VIEW_MAX_CASES`` cases, compute them now (concurrent first views wait for the one
-    computing, then read); above that, queue the refresh task once and return False, so the page can say the
-    figures are being prepared rather than time out. True when figures are stored."""
-    if metrics.figures_computed():
-        return True
-    if Case.objects.values("pk")[: FIRST_VIEW_MAX_CASES + 1].count() <= FIRST_VIEW_MAX_CASES:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s)", [_PERFORMANCE_LOCK_KEY]
-            )  # wait for another view
-            if not metrics.figures_computed():
-                performance_figures_refresh(full=True)
-        return metrics.figures_computed()
-    if cache.add(_PREPARING_KEY, True, timeout=15 * 60):
-        from .tasks import refresh_performance_figures  # noqa: PLC0415 (tasks import this module)
-
-        try:
-            refresh_performance_figures.delay(full=True)
-        except Exception:
-            logger.exception("could not queue the first refresh of the performance figures")
-            cache.delete(_PREPARING_KEY)
-    return False

@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime
 
 from celery import shared_task
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from cases.models import Case
 
 from . import services
 
@@ -62,3 +66,30 @@ def refresh_performance_figures(full: bool | None = None) -> dict[str, object]:
         "figures": run.figures,
         "seconds": run.seconds,
     }
+
+
+def performance_figures_prepare() -> bool:
+    """For the dashboard, its CSV and the JSON when no figures have been computed yet (a fresh install): with
+    at most ``services.FIRST_VIEW_MAX_CASES`` cases, compute them now (concurrent first views wait for the one
+    computing, then read); above that, queue the refresh task once and return False, so the page can say the
+    figures are being prepared rather than time out. True when figures are stored."""
+    if services.metrics.figures_computed():
+        return True
+    if (
+        Case.objects.values("pk")[: services.FIRST_VIEW_MAX_CASES + 1].count()
+        <= services.FIRST_VIEW_MAX_CASES
+    ):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [services._PERFORMANCE_LOCK_KEY]
+            )  # wait for another view
+            if not services.metrics.figures_computed():
+                services.performance_figures_refresh(full=True)
+        return services.metrics.figures_computed()
+    if cache.add(services._PREPARING_KEY, True, timeout=15 * 60):
+        try:
+            refresh_performance_figures.delay(full=True)
+        except Exception:
+            services.logger.exception("could not queue the first refresh of the performance figures")
+            cache.delete(services._PREPARING_KEY)
+    return False

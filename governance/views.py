@@ -23,7 +23,7 @@ from cases.rules import is_prosecutor
 from charging import governance_services as plan_services
 from charging.models import Action, ActionPlan, ActionPlanEscalation
 
-from . import forms, metrics, selectors, services
+from . import forms, metrics, selectors, services, tasks
 from .charts import bar_chart, comparison_chart
 from .models import CpsNotification, PanelReview, SamplingRule
 
@@ -442,7 +442,7 @@ def _stored_report(user: Any, start: datetime.date, end: datetime.date) -> metri
     """The stored figures the user may see; on a fresh install, computed first (``performance_figures_prepare``)
     or FiguresNotReady."""
     report = metrics.performance_report(start=start, end=end, user=user)
-    if not report.ready and services.performance_figures_prepare():
+    if not report.ready and tasks.performance_figures_prepare():
         report = metrics.performance_report(start=start, end=end, user=user)
     if not report.ready:
         raise FiguresNotReady

@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from cases.audit import audited
-from cases.models import Case, CaseQualifyingReportKind, Person, _choices_check
+from cases.models import Case, CaseQualifyingReportKind, Person, choices_check
 
 from . import lexicon
 from .querysets import (
@@ -85,7 +85,7 @@ class Victim(models.Model):
                 condition=Q(child_saw_or_heard=False) | Q(is_child=True),
                 name="%(app_label)s_%(class)s_saw_or_heard_is_child",
             ),
-            _choices_check(
+            choices_check(
                 "first_qualifying_report_kind",
                 CaseQualifyingReportKind,
                 "%(app_label)s_%(class)s_fqr_kind_valid",
@@ -145,7 +145,7 @@ class VictimSuspectRelationship(models.Model):
             models.UniqueConstraint(
                 fields=["victim", "suspect"], name="%(app_label)s_%(class)s_one_per_pair"
             ),
-            _choices_check("relationship", Relationship, "%(app_label)s_%(class)s_relationship_valid"),
+            choices_check("relationship", Relationship, "%(app_label)s_%(class)s_relationship_valid"),
         ]
 
     def __str__(self) -> str:
@@ -198,8 +198,8 @@ class VictimContact(models.Model):
     class Meta:
         ordering = ["contacted_at", "pk"]
         constraints = [
-            _choices_check("method", VictimContactMethod, "%(app_label)s_%(class)s_method_valid"),
-            _choices_check("purpose", VictimContactPurpose, "%(app_label)s_%(class)s_purpose_valid"),
+            choices_check("method", VictimContactMethod, "%(app_label)s_%(class)s_method_valid"),
+            choices_check("purpose", VictimContactPurpose, "%(app_label)s_%(class)s_purpose_valid"),
         ]
 
     def __str__(self) -> str:
@@ -324,8 +324,8 @@ class ProtectiveOrder(models.Model):
     class Meta:
         ordering = ["considered_on", "pk"]
         constraints = [
-            _choices_check("kind", ProtectiveOrderKind, "%(app_label)s_%(class)s_kind_valid"),
-            _choices_check("status", ProtectiveOrderStatus, "%(app_label)s_%(class)s_status_valid"),
+            choices_check("kind", ProtectiveOrderKind, "%(app_label)s_%(class)s_kind_valid"),
+            choices_check("status", ProtectiveOrderStatus, "%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
                 condition=Q(expires_on__isnull=True)
                 | Q(granted_on__isnull=True)
@@ -418,7 +418,7 @@ class DapoRequirement(models.Model):
     class Meta:
         ordering = ["order", "imposed_on", "pk"]
         constraints = [
-            _choices_check("kind", DapoRequirementKind, "%(app_label)s_%(class)s_kind_valid"),
+            choices_check("kind", DapoRequirementKind, "%(app_label)s_%(class)s_kind_valid"),
             models.CheckConstraint(condition=~Q(text=""), name="%(app_label)s_%(class)s_text_given"),
             models.CheckConstraint(
                 condition=~Q(kind="requirement") | ~Q(supervisor=""),
@@ -523,7 +523,7 @@ class SupportService(models.Model):
     class Meta:
         ordering = ["organisation", "kind", "name"]
         constraints = [
-            _choices_check("kind", SupportServiceKind, "%(app_label)s_%(class)s_kind_valid"),
+            choices_check("kind", SupportServiceKind, "%(app_label)s_%(class)s_kind_valid"),
             models.UniqueConstraint(
                 fields=["organisation", "name"], name="%(app_label)s_%(class)s_unique_name"
             ),
@@ -575,7 +575,7 @@ class VictimCodeDuty(models.Model):
         ordering = ["done_on", "pk"]
         verbose_name_plural = "Victims' Code duties"
         constraints = [
-            _choices_check("duty", VictimCodeDutyKind, "%(app_label)s_%(class)s_duty_valid"),
+            choices_check("duty", VictimCodeDutyKind, "%(app_label)s_%(class)s_duty_valid"),
             models.CheckConstraint(
                 condition=~Q(duty="specialist_referral") | Q(declined=True) | Q(service__isnull=False),
                 name="%(app_label)s_%(class)s_referral_names_service",
@@ -616,7 +616,7 @@ class ProsecutionPosition(models.Model):
     class Meta:
         ordering = ["recorded_on", "pk"]
         constraints = [
-            _choices_check("position", ProsecutionPositionKind, "%(app_label)s_%(class)s_position_valid"),
+            choices_check("position", ProsecutionPositionKind, "%(app_label)s_%(class)s_position_valid"),
             models.CheckConstraint(
                 condition=Q(position="supports") | ~Q(reasons=""),
                 name="%(app_label)s_%(class)s_reasons_when_not_supporting",
@@ -673,7 +673,7 @@ class OperationEncompassNotification(models.Model):
 
     class Meta:
         ordering = ["notified_at", "pk"]
-        constraints = [_choices_check("method", EncompassMethod, "%(app_label)s_%(class)s_method_valid")]
+        constraints = [choices_check("method", EncompassMethod, "%(app_label)s_%(class)s_method_valid")]
 
     def __str__(self) -> str:
         return f"{self.school} told on {self.notified_at:%d %b %Y %H:%M}"
@@ -709,7 +709,7 @@ class PersonalDataAccess(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         verbose_name_plural = "personal data accesses"
-        constraints = [_choices_check("what", PersonalDataAccessWhat, "%(app_label)s_%(class)s_what_valid")]
+        constraints = [choices_check("what", PersonalDataAccessWhat, "%(app_label)s_%(class)s_what_valid")]
         indexes = [models.Index(fields=["victim", "at"], name="victims_pda_victim_at_idx")]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
@@ -753,7 +753,7 @@ class LexiconEntry(models.Model):
         ordering = ["phrase"]
         verbose_name_plural = "lexicon entries"
         constraints = [
-            _choices_check("category", LexiconCategory, "%(app_label)s_%(class)s_category_valid"),
+            choices_check("category", LexiconCategory, "%(app_label)s_%(class)s_category_valid"),
             models.UniqueConstraint(Lower("phrase"), name="%(app_label)s_%(class)s_phrase_unique"),
             models.CheckConstraint(condition=~Q(phrase=""), name="%(app_label)s_%(class)s_phrase_given"),
         ]

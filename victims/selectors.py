@@ -140,16 +140,18 @@ def cases_needing_evidence_led_plan(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Open cases where a victim's latest position does not support a prosecution and no evidence-led plan has
     been recorded since: neither a charging decision saying whether an evidence-led prosecution is viable nor a
     case conversation with an early prosecution strategy, on or after that position."""
-    from charging.models import CaseConversation, ChargingDecision
-
-    decided = ChargingDecision.objects.filter(
-        case=OuterRef("victim__case"),
-        evidence_led_viable__isnull=False,
-        decided_on__gte=OuterRef("recorded_on"),
+    # Read through the case's own relations (its decisions and conversations), never by importing charging:
+    # victims and charging are independent of each other. Each filter() names one related row.
+    decided = Case.objects.filter(
+        pk=OuterRef("victim__case"),
+        decisions__evidence_led_viable__isnull=False,
+        decisions__decided_on__gte=OuterRef("recorded_on"),
     )
-    discussed = CaseConversation.objects.filter(
-        case=OuterRef("victim__case"), held_on__gte=OuterRef("recorded_on")
-    ).exclude(early_prosecution_strategy="")
+    discussed = Case.objects.filter(
+        pk=OuterRef("victim__case"),
+        conversations__held_on__gte=OuterRef("recorded_on"),
+        conversations__early_prosecution_strategy__gt="",
+    )
     needing = (
         _current_non_support()
         .filter(victim__case=OuterRef("pk"))

@@ -20,12 +20,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases import access_log, ledger, services
 from cases.filters import CaseFilterSet
-from cases.forms import CaseCreateForm, apply_service_errors, filter_form_style
+from cases.forms import CaseCreateForm, StepForm, apply_service_errors, filter_form_style
 from cases.models import Case
-from charging.forms import STEPS, StepForm
 from governance.selectors import hhro_flags_for_case
 
 from . import dashboards
+from .steps import STEPS
 
 PAGE_SIZE = 50
 CSV_CHUNK = 500
