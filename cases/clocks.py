@@ -33,6 +33,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import holidays
+from dateutil.easter import EASTER_WESTERN
+from dateutil.easter import easter as _dateutil_easter
 
 __all__ = [
     "LONDON",
@@ -204,19 +206,9 @@ class ClockRules:
 
 
 def easter_sunday(year: int) -> date:
-    """Western (Gregorian) Easter Sunday: the anonymous Gregorian computus (Meeus/Jones/Butcher)."""
+    """Western (Gregorian) Easter Sunday, from ``dateutil.easter`` (Good Friday is two days before)."""
     _check_int(year, "year", minimum=1583)
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    ell = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ell) // 451
-    month, day = divmod(h + ell - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+    return _dateutil_easter(year, EASTER_WESTERN)
 
 
 class HolidayCalendar:

@@ -552,7 +552,7 @@ class Charge(models.Model):
 
 # ------------------------------------------------------------------------------------------------------------------
 # Proportionality of action plans and the national escalation policy (JJP strategic priority 6.4, joint local
-# principle 21). Written by ``charging/governance_services.py``.
+# principle 21). Written by ``governance/plan_services.py`` (governance writes live in governance).
 # ------------------------------------------------------------------------------------------------------------------
 
 

@@ -4,7 +4,6 @@ figures (``governance/metrics.py``, refreshed by a beat task), limited to the ro
 
 from __future__ import annotations
 
-import csv
 import datetime
 from typing import Any
 
@@ -17,13 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cases import ledger
+from cases.csv_export import csv_response
 from cases.forms import apply_service_errors
 from cases.models import Case, Person
 from cases.rules import is_prosecutor
-from charging import governance_services as plan_services
 from charging.models import Action, ActionPlan, ActionPlanEscalation
 
-from . import forms, metrics, selectors, services, tasks
+from . import forms, metrics, plan_services, selectors, services, tasks
 from .charts import bar_chart, comparison_chart
 from .models import CpsNotification, PanelReview, SamplingRule
 
@@ -598,17 +597,11 @@ def performance_csv(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = "60"
         return response
     reasons = sorted({r for row in report.rows for r in row.triage_failures})
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="joint-performance-{report.start:%Y-%m}-to-{report.end:%Y-%m}.csv"'
-    )
-    writer = csv.writer(response)
-    writer.writerow(
+    return csv_response(
+        f"joint-performance-{report.start:%Y-%m}-to-{report.end:%Y-%m}.csv",
         ["scope", "organisation_code", "organisation", "month", *metrics.METRIC_KEYS]
-        + [f"triage_failure:{r}" for r in reasons]
-    )
-    for row in report.rows:
-        writer.writerow(
+        + [f"triage_failure:{r}" for r in reasons],
+        (
             [
                 row.scope,
                 row.organisation.code if row.organisation else "",
@@ -617,8 +610,9 @@ def performance_csv(request: HttpRequest) -> HttpResponse:
                 *["" if row.values.get(k) is None else row.values[k] for k in metrics.METRIC_KEYS],
                 *[row.triage_failures.get(r, 0) for r in reasons],
             ]
-        )
-    return response
+            for row in report.rows
+        ),
+    )
 
 
 def report_as_json(report: metrics.Report) -> dict[str, Any]:

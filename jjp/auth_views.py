@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import datetime
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,7 +34,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -50,6 +49,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from cases import access_log
+from cases.csv_export import csv_response
 from cases.forms import DateInput, GovukFormMixin, LoginForm
 from workspace import auditor
 
@@ -423,18 +423,6 @@ def access_log_search(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 EXPORT_COLUMNS = (
     ("When (London)", lambda r: timezone.localtime(r["e_at"]).isoformat(timespec="seconds")),
     ("Log", lambda r: access_log.SOURCES[r["e_source"]]),
@@ -471,16 +459,9 @@ def access_log_export(request: HttpRequest) -> HttpResponse:
         purpose=form.cleaned_data["purpose"],
     )
     rows = auditor.log_entries(request.user, query)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"
-        yield writer.writerow([header for header, _ in EXPORT_COLUMNS])
-        for row in rows.iterator(chunk_size=500):
-            yield writer.writerow([_cell(value(row)) for _, value in EXPORT_COLUMNS])
-
     today = timezone.localdate().isoformat()
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="access-log-{today}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_response(
+        f"access-log-{today}.csv",
+        [header for header, _ in EXPORT_COLUMNS],
+        ([value(row) for _, value in EXPORT_COLUMNS] for row in rows.iterator(chunk_size=500)),
+    )

@@ -4,9 +4,6 @@ live in ``workspace/dashboards.py``. Lists come as pages and as CSV through the 
 
 from __future__ import annotations
 
-import csv
-import datetime
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -19,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import access_log, ledger, services
+from cases.csv_export import csv_response
 from cases.filters import CaseFilterSet
 from cases.forms import CaseCreateForm, StepForm, apply_service_errors, filter_form_style
 from cases.models import Case
@@ -115,7 +113,7 @@ def dashboard_export(request: HttpRequest, slug: str, section: str) -> Streaming
     today = ledger.london_today()
     rows = part.rows(request.user, today)
     access_log.record_many(request, rows, access_log.AccessLog.What.CASE_EXPORTED)
-    return _csv_response(
+    return csv_response(
         f"{board.slug}-{part.slug}-{today.isoformat()}.csv",
         [c.header for c in part.columns],
         ([c.value(row, today) for c in part.columns] for row in rows.iterator(chunk_size=CSV_CHUNK)),
@@ -187,41 +185,11 @@ def case_export(request: HttpRequest) -> StreamingHttpResponse:
         ("Next deadline", lambda c: c.next_due.isoformat() if c.next_due else ""),
         ("Open deadlines", lambda c: "; ".join(dashboards.clock_badge(k, today).text for k in c.open_clocks)),
     )
-    return _csv_response(
+    return csv_response(
         f"cases-{today.isoformat()}.csv",
         [h for h, _ in columns],
         ([f(case) for _, f in columns] for case in qs.iterator(chunk_size=CSV_CHUNK)),
     )
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (CSV injection): a text cell starting with = + - @ or a control
-    character is prefixed with an apostrophe."""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"  # so that spreadsheet programs read UTF-8
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_csv_cell(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 # --------------------------------------------------------------------------------------------------------------

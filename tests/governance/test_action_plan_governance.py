@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from cases.models import CaseEvent
 from cases.services import TransitionError
-from charging import governance_services as gov
 from charging import services as charging
 from charging.models import Action, ActionPlanEscalation, ActionPlanRating
+from governance import plan_services as gov
 from tests.conftest import TODAY
 from tests.factories import CaseFactory
 

@@ -68,7 +68,7 @@ class TestPerformance:
         client.force_login(legal_manager_b)
         response = client.get(reverse("governance:performance_csv"), PERIOD)
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
         orgs = {(r["scope"], r["organisation_code"]) for r in rows if r["organisation_code"]}
         assert orgs == {("force", "WYP"), ("area", "YH")}
         assert {r["scope"] for r in rows} >= {"national", "force", "area"}
@@ -76,6 +76,21 @@ class TestPerformance:
         assert wyp_feb["referrals"] == "1" and wyp_feb["charge_rate"] == ""
         national = next(r for r in rows if r["scope"] == "national" and r["month"] == "period")
         assert national["referrals"] == "2"
+
+    def test_csv_cells_cannot_be_spreadsheet_formulas(self, client, legal_manager_b, referred):
+        """The performance CSV goes through the one CSV writer (cases/csv_export.py): a name an administrator
+        typed that starts like a formula is written as text. (It was written raw before.)"""
+        from cases.models import Organisation
+
+        Organisation.objects.filter(code="WYP").update(name='=HYPERLINK("http://x.invalid","WYP")')
+        services.performance_figures_refresh(full=True)
+        client.force_login(legal_manager_b)
+        response = client.get(reverse("governance:performance_csv"), PERIOD)
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        names = {r["organisation"] for r in rows if r["organisation_code"] == "WYP"}
+        assert names == {"'=HYPERLINK(\"http://x.invalid\",\"WYP\")"}
+        assert response["Cache-Control"] == "no-store"
 
     def test_json_is_the_same_figures(self, client, supervisor_a, referred):
         client.force_login(supervisor_a)

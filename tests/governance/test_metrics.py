@@ -35,8 +35,8 @@ from django.test.utils import CaptureQueriesContext
 
 from cases.models import Organisation
 from cases.services import case_record_police_outcome
-from charging import governance_services as gov_charging
 from charging import services as charging
+from governance import plan_services as gov_charging
 from governance import services
 from governance.metrics import METRIC_KEYS, performance_report, performance_report_direct, rows_allowed_for
 from governance.models import PerformanceRefresh

@@ -18,8 +18,7 @@ from cases import ledger
 from cases.kernel import TransitionError, audited, event_record, lock_case, not_future
 from cases.models import User
 from cases.rules import require
-
-from .models import (
+from charging.models import (
     Action,
     ActionPlan,
     ActionPlanEscalation,
