@@ -6,7 +6,7 @@ clocks that ``alerts.engine.clocks_for(user)`` returns: the deadlines they act o
 (``Case.objects.visible_to``). Like the emails, an event carries only the URN, which deadline, the due date,
 what to do and a link: no victim or offence details, since calendars are synced to phones and shared.
 
-The iCalendar text is written here with the standard library: CRLF line ends, lines folded at 75 octets without
+The iCalendar text is written by the ``icalendar`` library: CRLF line ends, lines folded at 75 octets without
 splitting a UTF-8 character, TEXT values escaped (backslash, semicolon, comma, newline).
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import icalendar
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,76 +30,34 @@ from cases.models import CalendarFeed, User
 from . import engine as alerts
 
 # --------------------------------------------------------------------------------------------------------------
-# RFC 5545 text (pure)
+# RFC 5545 text, written by the icalendar library (CRLF line ends, lines folded at 75 octets without splitting a
+# UTF-8 character, TEXT values escaped)
 # --------------------------------------------------------------------------------------------------------------
-
-_MAX_OCTETS = 75
-
-
-def ics_escape(value: str) -> str:
-    """Escape a TEXT property value (RFC 5545 section 3.3.11)."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
-
-
-def ics_fold(line: str) -> str:
-    """Fold a content line into chunks of at most 75 octets, continuation lines starting with a space
-    (RFC 5545 section 3.1), never splitting a multi-octet UTF-8 character."""
-    out: list[str] = []
-    current, size, limit = [], 0, _MAX_OCTETS
-    for char in line:
-        octets = len(char.encode("utf-8"))
-        if size + octets > limit:
-            out.append("".join(current))
-            current, size, limit = [], 0, _MAX_OCTETS - 1  # the leading space takes one octet
-        current.append(char)
-        size += octets
-    out.append("".join(current))
-    return "\r\n ".join(out)
-
-
-def _date(day: datetime.date) -> str:
-    return day.strftime("%Y%m%d")
-
-
-def _utc(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def render_ics(events: Iterable[dict[str, Any]], *, now: datetime.datetime, name: str, host: str) -> str:
     """The VCALENDAR text for ``events`` (dicts with uid, day, summary, description, url)."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Joint Justice case system//Deadlines//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{ics_escape(name)}",
-        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
-        "X-PUBLISHED-TTL:PT1H",
-    ]
-    stamp = _utc(now)
-    for event in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{ics_escape(event['uid'])}@{host}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{_date(event['day'])}",
-            f"DTEND;VALUE=DATE:{_date(event['day'] + datetime.timedelta(days=1))}",
-            f"SUMMARY:{ics_escape(event['summary'])}",
-            f"DESCRIPTION:{ics_escape(event['description'])}",
-            f"URL:{event['url']}",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "".join(ics_fold(line) + "\r\n" for line in lines)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Joint Justice case system//Deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", datetime.timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    stamp = now.astimezone(datetime.UTC)
+    for item in events:
+        event = icalendar.Event()
+        event.add("uid", f"{item['uid']}@{host}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", item["day"])
+        event.add("dtend", item["day"] + datetime.timedelta(days=1))
+        event.add("summary", item["summary"])
+        event.add("description", item["description"])
+        event.add("url", item["url"])
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------------------------

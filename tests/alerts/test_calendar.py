@@ -190,20 +190,25 @@ def test_settings_page_makes_shows_once_and_revokes_feeds(client, oic_a, oic_b, 
     assert client.get(reverse("calendar_feed_revoke", args=[feed.pk])).status_code == 405
 
 
-def test_text_escaping_per_rfc5545():
-    assert feeds.ics_escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
-    assert feeds.ics_escape("one\r\ntwo") == "one\\ntwo"
-
-
-def test_folding_keeps_lines_within_75_octets_and_never_splits_a_character():
-    line = "DESCRIPTION:" + "é" * 100 + "x" * 90
-    folded = feeds.ics_fold(line)
-    parts = folded.split("\r\n")
-    assert len(parts) > 2
-    assert all(len(p.encode("utf-8")) <= 75 for p in parts)
-    assert all(p.startswith(" ") for p in parts[1:])
-    assert unfold(folded) == [line]
-    assert feeds.ics_fold("SHORT:1") == "SHORT:1"
+def test_long_text_is_folded_within_75_octets_and_never_splits_a_character():
+    text = feeds.render_ics(
+        [
+            {
+                "uid": "jjp-clock-2",
+                "day": D(2026, 3, 12),
+                "summary": "URN2: a\\b",
+                "description": "é" * 100 + "x" * 90 + "\r\nnext",
+                "url": "https://jjp.example.test/cases/2/",
+            }
+        ],
+        now=datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC),
+        name="Joint Justice deadlines",
+        host="jjp.example.test",
+    )
+    (event,) = assert_valid_ics(text)  # every raw line within 75 octets, valid UTF-8 throughout
+    assert event["DESCRIPTION"] == "é" * 100 + "x" * 90 + "\\nnext"
+    assert event["SUMMARY"] == "URN2: a\\\\b"
+    assert sum(1 for line in text.split("\r\n") if line.startswith(" ")) >= 2
 
 
 def test_render_gives_a_valid_calendar_with_escaped_text():
