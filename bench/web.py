@@ -217,7 +217,8 @@ def start_server(db_url: str, workers: int) -> tuple[subprocess.Popen, str]:
     env = child_env(
         db_url,
         DJANGO_SETTINGS_MODULE="settings_bench",
-        PYTHONPATH=os.pathsep.join([str(BASE_DIR), str(BASE_DIR / "bench")]),  # the apps first: bench/alerts.py is not the alerts app
+        # The apps first: bench/alerts.py is not the alerts app.
+        PYTHONPATH=os.pathsep.join([str(BASE_DIR), str(BASE_DIR / "bench")]),
     )
     gunicorn = str(BASE_DIR / ".venv" / "bin" / "gunicorn")
     proc = subprocess.Popen(  # noqa: S603 - our own server on loopback
