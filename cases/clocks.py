@@ -46,6 +46,26 @@ __all__ = [
     "active_rules",
     "add_months",
     "add_working_days",
+    "BailAuthority",
+    "BailRegime",
+    "MaracReason",
+    "VrrDates",
+    "bail_extension_authority",
+    "bail_initial_end",
+    "bail_period_end",
+    "bail_regime",
+    "bail_start_date",
+    "cps_vrr_request_dates",
+    "ctl_alert_dates",
+    "ctl_crown_court_expiry",
+    "ctl_days_in_custody",
+    "ctl_expiry",
+    "ctl_magistrates_limit_days",
+    "is_ctl_excluded_day",
+    "marac_referral_reasons",
+    "police_vrr_request_due",
+    "police_vrr_response_dates",
+    "rui_review_due",
     "StlBasis",
     "StlDecision",
     "StlReason",
@@ -135,6 +155,9 @@ def _check_not_before(earlier: date, earlier_name: str, later: date, later_name:
 # Rules
 # --------------------------------------------------------------------------------------------------
 
+# ClockRules fields holding a date (every other field is a non-negative int).
+_DATE_RULE_FIELDS = frozenset({"s39a_applies_from", "bail_pcsc_in_force_on", "bail_2017_in_force_on"})
+
 
 @dataclass(frozen=True)
 class ClockRules:
@@ -191,10 +214,75 @@ class ClockRules:
     # was given, disregarding Sundays, Christmas Day, Good Friday and bank holidays.
     dapn_hearing_hours: int = 48
 
+    # --- Custody time limits (docs/rules.md "Custody time limits") ---
+    # Prosecution of Offences (Custody Time Limits) Regulations 1987 (S.I. 1987/299) reg 4, made under the
+    # Prosecution of Offences Act 1985 s.22: 56 days from first appearance to the start of summary trial
+    # (summary-only offence).
+    ctl_summary_days: int = 56
+    # Reg 4: an either-way offence, 70 days from first appearance to the start of summary trial ...
+    ctl_either_way_days: int = 70
+    # ... or 56 days where the court decides on summary trial within that 56-day period.
+    ctl_either_way_summary_decided_days: int = 56
+    # Reg 5: 182 days from sending to the Crown Court to the start of trial, less any period(s) in the custody
+    # of the magistrates' court (CrimPR 2020 r.14.18 note).
+    ctl_crown_court_days: int = 182
+    # Product policy (issue 17): a CTL due within 10 working days alerts at once, and again at 5.
+    ctl_alert_working_days: int = 10
+    ctl_second_alert_working_days: int = 5
+
+    # --- Pre-charge bail (docs/rules.md "Pre-charge bail and RUI") ---
+    # PCSC Act 2022 s.45(3)(a) and Sch 4 Part 4, in force 28 Oct 2022 (S.I. 2022/1075 reg 4): the new periods
+    # apply only to a person arrested for the offence after the amendment came into force.
+    bail_pcsc_in_force_on: date = date(2022, 10, 28)
+    # PACE 1984 s.47ZB(1)(b) as amended: "the period of 3 months beginning with the person's bail start date".
+    bail_initial_months: int = 3
+    # PACE s.47ZD(2),(6): extension to 6 months by a "relevant officer", of the rank of inspector or above.
+    bail_inspector_months: int = 6
+    # PACE s.47ZDA(2),(6): extension to 9 months by a "senior officer", of the rank of superintendent or above.
+    bail_superintendent_months: int = 9
+    # PACE s.47ZE(3),(9): designated (exceptionally complex) case, to 12 months by a commander / ACC or above.
+    bail_designated_months: int = 12
+    # Policing and Crime Act 2017 s.63 (inserting PACE ss.47ZA-47ZM), applied to arrests from 3 Apr 2017
+    # (College of Policing, 31 Mar 2017; the commencement regulations themselves UNCONFIRMED).
+    bail_2017_in_force_on: date = date(2017, 4, 3)
+    # PACE s.47ZB(1)(b) as enacted in 2017: "the period of 28 days beginning with the person's bail start date".
+    bail_2017_initial_days: int = 28
+    # PACE s.47ZD(2) as enacted in 2017: to 3 months, by a senior officer (superintendent or above).
+    bail_2017_superintendent_months: int = 3
+    # PACE s.47ZE as enacted in 2017: designated case, to 6 months by a commander / ACC or above.
+    bail_2017_designated_months: int = 6
+    # UNCONFIRMED (force setting): released under investigation has no statutory limit; review every 28 days by
+    # default, the shortest statutory bail period, so a review is never later than under bail.
+    rui_review_days: int = 28
+
+    # --- MARAC referral (docs/rules.md "MARAC referral criteria"; SafeLives, "Marac referral criteria") ---
+    # Visible high risk: 14 or more "yes" answers on the SafeLives DASH RIC.
+    marac_dash_threshold: int = 14
+    # Potential escalation: UNCONFIRMED local threshold; SafeLives: "common practice" is 3 domestic abuse
+    # incidents in 12 months.
+    marac_escalation_callouts: int = 3
+    marac_escalation_months: int = 12
+    # Repeat: a further incident within 12 months of the last MARAC referral (SafeLives, "Repeat Marac").
+    marac_repeat_months: int = 12
+
+    # --- Victims' Right to Review (docs/rules.md "Victims' Right to Review") ---
+    # CPS VRR guidance (updated 27 May 2021): ask within 10 working days of the decision being communicated for
+    # a prompt review (earlier text: 5). UNCONFIRMED in the scheme's own text (secondary source).
+    vrr_cps_prompt_working_days: int = 10
+    # CPS VRR: requests considered up to 3 months from communication (then exceptional circumstances only).
+    # UNCONFIRMED in the scheme's own text (secondary sources agree).
+    vrr_cps_request_months: int = 3
+    # Police VRR (National Policing Guidelines on Police Victim Right to Review, as published by forces):
+    # request within 3 months of being notified; acknowledged within 10 working days; review completed within
+    # 30 working days of the request. UNCONFIRMED in the guidelines' own text.
+    vrr_police_request_months: int = 3
+    vrr_police_acknowledge_working_days: int = 10
+    vrr_police_review_working_days: int = 30
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "s39a_applies_from":
+            if f.name in _DATE_RULE_FIELDS:
                 _check_date(value, f"ClockRules.{f.name}")
             else:
                 _check_int(value, f"ClockRules.{f.name}", minimum=0)
@@ -797,3 +885,332 @@ def reported_after_offence_check(offence_date: date, reported_on: date) -> None:
     _check_date(offence_date, "offence_date")
     _check_date(reported_on, "reported_on")
     _check_not_before(offence_date, "offence date", reported_on, "report dated")
+
+
+# --------------------------------------------------------------------------------------------------
+# Custody time limits (docs/rules.md "Custody time limits"; issue 17)
+# --------------------------------------------------------------------------------------------------
+
+
+def is_ctl_excluded_day(day: date, *, calendar: HolidayCalendar | None = None) -> bool:
+    """CTL Regulations 1987 reg 2(5): Saturday, Sunday, Christmas Day, Good Friday or an England and Wales bank
+    holiday. Christmas Day and Good Friday count even if an administrator removes them from the bank holidays
+    (as :meth:`HolidayCalendar.is_dapn_disregarded`)."""
+    _check_date(day, "day")
+    return day.weekday() == _SATURDAY or _calendar_or_active(calendar).is_dapn_disregarded(day)
+
+
+def ctl_expiry(custody_began_on: date, limit_days: int, *, calendar: HolidayCalendar | None = None) -> date:
+    """The day a custody time limit of ``limit_days`` expires (CTL Regulations 1987 reg 2(4)-(5)).
+
+    Reg 2(4): the day custody began is not counted, so the limit nominally expires on
+    ``custody_began_on + limit_days``. Reg 2(5): if that day is a Saturday, Sunday, Christmas Day, Good Friday or
+    bank holiday, the limit expires on the next **preceding** day that is none of those. Custody from Mon 2 Nov
+    2026, 56 days: 28 Dec 2026 (Boxing Day substitute) -> Thu 24 Dec 2026.
+    """
+    _check_date(custody_began_on, "custody_began_on")
+    _check_int(limit_days, "limit_days", minimum=1)
+    cal = _calendar_or_active(calendar)
+    current = custody_began_on + timedelta(days=limit_days)
+    one = timedelta(days=1)
+    while is_ctl_excluded_day(current, calendar=cal):
+        current -= one
+    return current
+
+
+def ctl_magistrates_limit_days(
+    first_appearance_on: date,
+    *,
+    either_way: bool,
+    summary_trial_decided_on: date | None = None,
+    on: date | None = None,
+    rules: ClockRules | None = None,
+) -> int:
+    """The magistrates' court CTL in days (CTL Regulations 1987 reg 4).
+
+    Summary-only: 56. Either-way: 56 when the court decides on summary trial within 56 days of the first
+    appearance (the first appearance day not counted, reg 2(4)), else 70. Undecided: 56 (the earlier limit, since
+    the decision may still come within the period) unless ``on`` is already past the 56th day, then 70.
+    """
+    _check_date(first_appearance_on, "first_appearance_on")
+    decided = _check_optional_date(summary_trial_decided_on, "summary_trial_decided_on")
+    today = _check_optional_date(on, "on")
+    r = _rules(rules)
+    if not either_way:
+        return r.ctl_summary_days
+    window_end = first_appearance_on + timedelta(days=r.ctl_either_way_summary_decided_days)
+    if decided is not None:
+        _check_not_before(first_appearance_on, "first appearance", decided, "summary trial decided on")
+        return r.ctl_either_way_summary_decided_days if decided <= window_end else r.ctl_either_way_days
+    if today is not None and today > window_end:
+        return r.ctl_either_way_days
+    return r.ctl_either_way_summary_decided_days
+
+
+def ctl_days_in_custody(custody_began_on: date, custody_ended_on: date) -> int:
+    """Days counted in one unbroken period of custody (reg 2(4): the day it began is not counted).
+
+    Remanded on Mon 5 Jan 2026 and sent to the Crown Court on Mon 2 Feb 2026: 28 days."""
+    _check_date(custody_began_on, "custody_began_on")
+    _check_date(custody_ended_on, "custody_ended_on")
+    _check_not_before(custody_began_on, "custody began on", custody_ended_on, "custody ended on")
+    return (custody_ended_on - custody_began_on).days
+
+
+def ctl_crown_court_expiry(
+    sent_on: date,
+    days_served_before: int,
+    *,
+    rules: ClockRules | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> date:
+    """Crown Court CTL (reg 5): 182 days from sending, less the days already in the custody of the magistrates'
+    court for the offence (:func:`ctl_days_in_custody` for each period), then reg 2(4)-(5) as :func:`ctl_expiry`.
+
+    A limit already used up (``days_served_before`` >= 182) is a ValueError: the CTL expired before sending.
+    """
+    _check_date(sent_on, "sent_on")
+    _check_int(days_served_before, "days_served_before", minimum=0)
+    limit = _rules(rules).ctl_crown_court_days
+    remaining = limit - days_served_before
+    if remaining < 1:
+        raise ValueError(
+            f"{days_served_before} days already served use up the {limit}-day Crown Court limit "
+            f"(sent {sent_on.isoformat()}): the custody time limit has expired"
+        )
+    return ctl_expiry(sent_on, remaining, calendar=calendar)
+
+
+def _working_days_before(day: date, days: int, cal: HolidayCalendar) -> date:
+    """The working day ``d`` with exactly ``days`` working days in ``(d, day]`` when ``day`` is a working day."""
+    current = day
+    remaining = days
+    one = timedelta(days=1)
+    while remaining:
+        current -= one
+        if current.weekday() < _SATURDAY and current not in cal.bank_holidays(current.year):
+            remaining -= 1
+    return current
+
+
+def ctl_alert_dates(
+    expiry_on: date, *, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None
+) -> tuple[date, date]:
+    """The days from which a CTL is "due within" 10 and within 5 working days (issue 17; settings).
+
+    Each is the working day with exactly that many working days after it up to the expiry. CTL Thu 24 Dec 2026:
+    (Thu 10 Dec 2026, Thu 17 Dec 2026)."""
+    _check_date(expiry_on, "expiry_on")
+    r = _rules(rules)
+    cal = _calendar_or_active(calendar)
+    return (
+        _working_days_before(expiry_on, r.ctl_alert_working_days, cal),
+        _working_days_before(expiry_on, r.ctl_second_alert_working_days, cal),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Pre-charge bail and RUI (docs/rules.md "Pre-charge bail and RUI"; issue 18)
+# --------------------------------------------------------------------------------------------------
+
+
+class BailRegime(StrEnum):
+    """Which pre-charge bail periods apply to an arrest."""
+
+    PCSC2022 = (
+        "pcsc2022"  # PACE ss.47ZA-47ZM as amended by PCSC Act 2022 Sch 4 (arrested on/after 28 Oct 2022)
+    )
+    PACE2017 = "pace2017"  # PACE ss.47ZA-47ZM as inserted by Policing and Crime Act 2017 s.63
+    NONE = "none"  # arrested before the 2017 limits applied: no statutory bail period
+
+
+class BailAuthority(StrEnum):
+    """Who may authorise an applicable bail period to run to a given total (PACE ss.47ZD-47ZG)."""
+
+    INSPECTOR = "inspector"  # s.47ZD(6) "relevant officer" (PCSC 2022)
+    SUPERINTENDENT = "superintendent"  # s.47ZDA(6) / 2017 s.47ZD "senior officer"
+    COMMANDER_OR_ACC = "commander_or_acc"  # s.47ZE(9) "qualifying police officer" (designated case)
+    MAGISTRATES_COURT = "magistrates_court"  # ss.47ZF-47ZG
+
+
+def bail_regime(arrested_on: date, *, rules: ClockRules | None = None) -> BailRegime:
+    """PCSC Act 2022 s.45(3)(a): the 2022 periods apply only to arrests after Sch 4 came into force (28 Oct 2022);
+    earlier arrests keep the 2017 periods; arrests before the 2017 limits applied have none."""
+    _check_date(arrested_on, "arrested_on")
+    r = _rules(rules)
+    if arrested_on >= r.bail_pcsc_in_force_on:
+        return BailRegime.PCSC2022
+    if arrested_on >= r.bail_2017_in_force_on:
+        return BailRegime.PACE2017
+    return BailRegime.NONE
+
+
+def bail_start_date(arrested_on: date) -> date:
+    """PACE s.47ZB(4)(a): "the day after the day on which the person was arrested for the relevant offence"."""
+    _check_date(arrested_on, "arrested_on")
+    return arrested_on + timedelta(days=1)
+
+
+def bail_period_end(bail_start_on: date, *, months: int) -> date:
+    """Last day of "the period of ``months`` months beginning with the person's bail start date" (PACE s.47ZB,
+    47ZD-47ZG): the start day counts, so it ends the day before the corresponding date (:func:`add_months`).
+
+    Start 1 Dec 2025, 3 months -> 28 Feb 2026. Start 31 Aug 2025 -> 29 Nov 2025 (corresponding date clamped to
+    30 Nov, the day before it; the other reading, 30 Nov, is later, so the earlier is taken)."""
+    _check_date(bail_start_on, "bail_start_on")
+    _check_int(months, "months", minimum=1)
+    return add_months(bail_start_on, months) - timedelta(days=1)
+
+
+def bail_initial_end(arrested_on: date, *, rules: ClockRules | None = None) -> date | None:
+    """End of the initial applicable bail period for a standard case (police), from the arrest date.
+
+    2022 regime: 3 months beginning with the bail start date (s.47ZB(1)(b)). 2017 regime: 28 days beginning with
+    it (bail start + 27 days). No statutory period before the 2017 limits: ``None``."""
+    r = _rules(rules)
+    regime = bail_regime(arrested_on, rules=r)
+    start = bail_start_date(arrested_on)
+    if regime is BailRegime.PCSC2022:
+        return bail_period_end(start, months=r.bail_initial_months)
+    if regime is BailRegime.PACE2017:
+        return start + timedelta(days=r.bail_2017_initial_days - 1)
+    return None
+
+
+def bail_extension_authority(
+    arrested_on: date, new_total_months: int, *, designated: bool = False, rules: ClockRules | None = None
+) -> BailAuthority:
+    """The lowest authority that may extend a standard police case's bail period to ``new_total_months`` months
+    from the bail start date (PACE ss.47ZD-47ZG; the 2017 or the 2022 periods by :func:`bail_regime`).
+
+    2022: to 6 months an inspector (s.47ZD), to 9 a superintendent (s.47ZDA), to 12 in a DPP-designated case a
+    commander or assistant chief constable (s.47ZE), beyond a magistrates' court (ss.47ZF-47ZG). 2017: to 3 months
+    a superintendent, to 6 in a designated case a commander or ACC, beyond a magistrates' court.
+    A total within the initial period needs no extension (ValueError), as does an arrest with no bail limits.
+    """
+    _check_int(new_total_months, "new_total_months", minimum=1)
+    r = _rules(rules)
+    regime = bail_regime(arrested_on, rules=r)
+    if regime is BailRegime.NONE:
+        raise ValueError(f"no statutory bail period applies to an arrest on {arrested_on.isoformat()}")
+    if regime is BailRegime.PCSC2022:
+        if new_total_months <= r.bail_initial_months:
+            raise ValueError(
+                f"{new_total_months} months is within the initial {r.bail_initial_months}-month period"
+            )
+        steps = [
+            (r.bail_inspector_months, BailAuthority.INSPECTOR),
+            (r.bail_superintendent_months, BailAuthority.SUPERINTENDENT),
+        ]
+        designated_months = r.bail_designated_months
+    else:
+        # The 2017 initial period is 28 days, shorter than any whole month.
+        steps = [(r.bail_2017_superintendent_months, BailAuthority.SUPERINTENDENT)]
+        designated_months = r.bail_2017_designated_months
+    if designated:
+        steps.append((designated_months, BailAuthority.COMMANDER_OR_ACC))
+    for limit, authority in steps:
+        if new_total_months <= limit:
+            return authority
+    return BailAuthority.MAGISTRATES_COURT
+
+
+def rui_review_due(released_on: date, *, rules: ClockRules | None = None) -> date:
+    """Next review of a release under investigation: ``released_on + rui_review_days`` (UNCONFIRMED force setting;
+    RUI has no statutory limit)."""
+    _check_date(released_on, "released_on")
+    return released_on + timedelta(days=_rules(rules).rui_review_days)
+
+
+# --------------------------------------------------------------------------------------------------
+# MARAC referral criteria (docs/rules.md "MARAC referral criteria"; issue 18)
+# --------------------------------------------------------------------------------------------------
+
+
+class MaracReason(StrEnum):
+    """The four SafeLives criteria for a referral to MARAC."""
+
+    HIGH_RISK = "high_risk"  # visible high risk: 14+ "yes" answers on the DASH
+    PROFESSIONAL_JUDGEMENT = "professional_judgement"
+    POTENTIAL_ESCALATION = "potential_escalation"  # 3+ incidents / call-outs in 12 months (local setting)
+    REPEAT = "repeat"  # a further incident within 12 months of the last MARAC referral
+
+
+def marac_referral_reasons(
+    *,
+    dash_yes_answers: int | None,
+    professional_judgement: bool,
+    police_callouts_12_months: int,
+    last_marac_on: date | None,
+    on: date,
+    rules: ClockRules | None = None,
+) -> list[MaracReason]:
+    """Every SafeLives MARAC referral criterion met on ``on`` (the new incident or assessment), in order.
+
+    ``dash_yes_answers`` None means no DASH completed. Repeat: ``last_marac_on <= on <= last_marac_on + 12
+    months`` (corresponding date included: a repeat is never missed on the boundary)."""
+    if dash_yes_answers is not None:
+        _check_int(dash_yes_answers, "dash_yes_answers", minimum=0)
+    if not isinstance(professional_judgement, bool):
+        raise TypeError(f"professional_judgement must be a bool, not {type(professional_judgement).__name__}")
+    _check_int(police_callouts_12_months, "police_callouts_12_months", minimum=0)
+    last = _check_optional_date(last_marac_on, "last_marac_on")
+    _check_date(on, "on")
+    r = _rules(rules)
+    reasons: list[MaracReason] = []
+    if dash_yes_answers is not None and dash_yes_answers >= r.marac_dash_threshold:
+        reasons.append(MaracReason.HIGH_RISK)
+    if professional_judgement:
+        reasons.append(MaracReason.PROFESSIONAL_JUDGEMENT)
+    if police_callouts_12_months >= r.marac_escalation_callouts:
+        reasons.append(MaracReason.POTENTIAL_ESCALATION)
+    if last is not None:
+        _check_not_before(last, "last MARAC referral", on, "incident dated")
+        if on <= add_months(last, r.marac_repeat_months):
+            reasons.append(MaracReason.REPEAT)
+    return reasons
+
+
+# --------------------------------------------------------------------------------------------------
+# Victims' Right to Review (docs/rules.md "Victims' Right to Review"; issue 17)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VrrDates:
+    """A VRR request's dates: ask by ``prompt_by`` for a prompt review; accepted up to ``latest_by``."""
+
+    prompt_by: date
+    latest_by: date
+
+
+def cps_vrr_request_dates(
+    communicated_on: date, *, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None
+) -> VrrDates:
+    """CPS VRR: ask within 10 working days of the decision being communicated for a prompt review; requests are
+    considered up to 3 months from communication (corresponding date, :func:`add_months`). UNCONFIRMED settings.
+    Communicated Tue 23 Dec 2025: (Fri 9 Jan 2026, Mon 23 Mar 2026)."""
+    _check_date(communicated_on, "communicated_on")
+    r = _rules(rules)
+    return VrrDates(
+        prompt_by=add_working_days(communicated_on, r.vrr_cps_prompt_working_days, calendar=calendar),
+        latest_by=add_months(communicated_on, r.vrr_cps_request_months),
+    )
+
+
+def police_vrr_request_due(notified_on: date, *, rules: ClockRules | None = None) -> date:
+    """Police VRR (NFA): request within 3 months of being notified (UNCONFIRMED setting)."""
+    _check_date(notified_on, "notified_on")
+    return add_months(notified_on, _rules(rules).vrr_police_request_months)
+
+
+def police_vrr_response_dates(
+    requested_on: date, *, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None
+) -> tuple[date, date]:
+    """Police VRR: (acknowledge by, review completed by): 10 and 30 working days after the request (UNCONFIRMED)."""
+    _check_date(requested_on, "requested_on")
+    r = _rules(rules)
+    return (
+        add_working_days(requested_on, r.vrr_police_acknowledge_working_days, calendar=calendar),
+        add_working_days(requested_on, r.vrr_police_review_working_days, calendar=calendar),
+    )
