@@ -148,7 +148,8 @@ def to_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, Http404):
         return exceptions.NotFound(str(exc) or None)
     if isinstance(exc, IntegrityError | DataError):  # input the validation let through: worth fixing there
-        log.warning("API request refused by the database: %s", exc, exc_info=True)
+        # One line, without a traceback: a refusal is not a fault (the exception handler skips Django's own line).
+        log.warning("API request refused by the database: %s", str(exc).strip())
     if isinstance(exc, IntegrityError):
         return Conflict("The request conflicts with data already stored (a database constraint refused it).")
     if isinstance(exc, DataError):
@@ -172,6 +173,7 @@ def error_items(exc: exceptions.APIException) -> list[dict[str, Any]]:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: every refusal in the one documented shape. Unexpected exceptions are left to
     Django (they are bugs to fix, and are logged there)."""
+    refused_by_database = isinstance(exc, IntegrityError | DataError)
     if not isinstance(exc, exceptions.APIException):
         translated = to_api_exception(exc)
         if translated is None:
@@ -189,4 +191,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if exc.etag:
             headers["ETag"] = exc.etag
     set_rollback()
-    return Response(body, status=exc.status_code, headers=headers)
+    response = Response(body, status=exc.status_code, headers=headers)
+    if refused_by_database:
+        response._has_been_logged = True  # logged once above; Django's log_response leaves it alone
+    return response

@@ -7,6 +7,7 @@ The values that law or the pilot may change live together in ``JJP_RULES`` at th
 """
 
 import datetime
+import logging
 from pathlib import Path
 
 import environ
@@ -304,10 +305,28 @@ JJP_HHRO = {
     "min_criteria": env.int("JJP_HHRO_MIN_CRITERIA", default=2),
 }
 
+
+class _RefusalsWithoutTraceback:
+    """A 4xx is the service refusing a request, not a fault: Django logs it once (``django.request``,
+    ``django.security``: "Forbidden: /path") and that one line is enough, so its traceback is dropped. Records
+    for a 5xx, and records with no status, keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
+        return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_without_traceback": {"()": _RefusalsWithoutTraceback}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["refusals_without_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("JJP_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
