@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from .audit import audited
+from .audit import append_only_trigger, audited
 from .selectors import CaseQuerySet, ClockQuerySet
 
 
@@ -483,9 +483,14 @@ class CaseEvent(models.Model):
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 
+    # The retention purge (purge_audit_history) deletes rows older than the retention period by this column.
+    audit_retention_field = "occurred_at"
+
     class Meta:
         ordering = ["occurred_at", "pk"]
         indexes = [models.Index(fields=["case", "occurred_at"], name="cases_event_case_time_idx")]
+        # Append-only: no service updates or deletes a timeline entry (docs/security.md, "The audit trail").
+        triggers = [append_only_trigger()]
 
     def __str__(self) -> str:
         return f"{self.case}: {self.summary}"
@@ -775,6 +780,10 @@ class ClockEvent(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["created_at"], name="cases_clockevent_created_idx")]
+        # Append-only: the sweep and the ledger only insert (ON CONFLICT DO NOTHING updates nothing).
+        triggers = [append_only_trigger()]
+
+    audit_retention_field = "created_at"
 
     def __str__(self) -> str:
         return f"{self.clock}: {self.from_state} -> {self.to_state} on {self.crossed_on}"
@@ -1062,5 +1071,32 @@ class AccessLog(models.Model):
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]
 
+    audit_retention_field = "at"
+
     def __str__(self) -> str:
         return f"{self.get_what_display()} by {self.actor} at {self.at:%d %b %Y %H:%M}"
+
+
+class AuditPurgeRun(models.Model):
+    """One run of the audit retention purge (``manage.py purge_audit_history``): who ran it, when, the retention
+    period and the cut-off it applied, and how many rows it deleted from each audit table. Append-only, and
+    never purged itself: the record that audit rows were deleted, and on whose command, is kept."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    operator = models.CharField(
+        max_length=150, help_text="Who ran the command (--operator, else the OS user)."
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    retention_days = models.PositiveIntegerField()
+    cutoff = models.DateTimeField(help_text="Rows recorded before this moment were deleted.")
+    deleted = models.JSONField(default=dict, help_text="Rows deleted, by table.")
+    total = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        default_permissions = ("view",)
+        triggers = [append_only_trigger()]
+
+    def __str__(self) -> str:
+        return f"Audit purge {self.started_at:%Y-%m-%d %H:%M} by {self.operator}: {self.total} rows"

@@ -294,6 +294,14 @@ JJP_ALERTS = {
 # half of victims withdraw within five days).
 JJP_VICTIMS = {"early_withdrawal_days": env.int("JJP_EARLY_WITHDRAWAL_DAYS", default=5)}
 
+# Audit retention (POLICY VALUE, UNCONFIRMED with the data controllers): the audit tables (timeline, clock
+# crossings, row history, read log, address log) keep rows this many days; `manage.py purge_audit_history`, run by
+# an operator, deletes older ones. 2,555 days = 7 years: six full years after the end of a typical case (a limitation
+# period for civil claims arising from it) plus one, and longer than the review cycle of a domestic abuse case file.
+# DPA 2018 s.62 asks that logs be kept as long as needed to verify lawfulness; set it from the forces' and CPS's
+# retention schedules. docs/security.md, "The audit trail".
+JJP_AUDIT_RETENTION_DAYS = env.int("JJP_AUDIT_RETENTION_DAYS", default=2555)
+
 # DA JJP strategic priority 4.3: the shared high-harm repeat offender definition (docs/governance.md).
 JJP_HHRO = {
     "window_months": env.int("JJP_HHRO_WINDOW_MONTHS", default=12),

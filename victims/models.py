@@ -715,6 +715,9 @@ class PersonalDataAccess(models.Model):
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]
 
+    # The retention purge (cases purge_audit_history) deletes rows older than the retention period by this column.
+    audit_retention_field = "at"
+
     def __str__(self) -> str:
         return f"{self.get_what_display()} by {self.actor} at {self.at:%d %b %Y %H:%M}"
 
