@@ -185,9 +185,9 @@ security_log = logging.getLogger("jjp.security")
 def record_refused(request: Any, *, what: str, case: Case | None, object_model: str, object_pk: str) -> None:
     """Log a refused attempt to read personal data (e.g. a victim's confidential address asked for by a role that
     may not see it): who, what, which case, when, from where, as one line of the ``jjp.security`` logger, which
-    production ships to the log store. Not yet a row of this log or of the victims' address log: both keep their
-    kinds in a database check constraint, so a "refused" kind needs a migration (docs/security.md, "Second
-    round")."""
+    production ships to the log store. A refused confidential-address view is also a row of the victims' address
+    log (``address_refused``), written by the victims view beside this call (docs/security.md, "The audit
+    trail")."""
     where = _where(request)
     security_log.warning(
         "refused: %s by %s (id %s) of %s #%s, case %s, from %s (forwarded for %r), path %s, client %r",

@@ -687,18 +687,30 @@ class OperationEncompassNotification(models.Model):
 class PersonalDataAccessWhat(models.TextChoices):
     ADDRESS_VIEWED = "address_viewed", "Confidential address viewed"
     ADDRESS_RECORDED = "address_recorded", "Confidential address recorded or changed"
+    ADDRESS_REFUSED = "address_refused", "Confidential address refused"
 
 
 class PersonalDataAccess(models.Model):
-    """One view (or change) of a victim's confidential address: who, which victim, when, from where, what and
-    why. Append-only: a database trigger refuses updates and deletes, so the log cannot be edited, even by
-    the application."""
+    """One view (or change) of a victim's confidential address, or a refused attempt to see it: who, which victim,
+    when, from where, what and why. Append-only: a database trigger refuses updates and deletes, so the log cannot
+    be edited, even by the application.
+
+    A refused attempt (``address_refused``) names the victim and the case only when the user could see the case
+    (refused by role: a 403); outside the access gate (a 404, whether or not the victim exists) the row keeps the
+    id that was asked for (``asked_for``) and no victim or case, so the log links nothing the user could not see."""
 
     What = PersonalDataAccessWhat
 
     actor = models.ForeignKey("cases.User", on_delete=models.PROTECT, related_name="personal_data_accesses")
-    victim = models.ForeignKey(Victim, on_delete=models.PROTECT, related_name="data_accesses")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="personal_data_accesses")
+    victim = models.ForeignKey(
+        Victim, on_delete=models.PROTECT, null=True, blank=True, related_name="data_accesses"
+    )
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="personal_data_accesses"
+    )
+    asked_for = models.BigIntegerField(
+        null=True, blank=True, help_text="On a refused attempt: the victim id that was asked for, as given."
+    )
     what = models.CharField(max_length=20, choices=What.choices)
     at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True, help_text="REMOTE_ADDR of the request.")
@@ -709,7 +721,15 @@ class PersonalDataAccess(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         verbose_name_plural = "personal data accesses"
-        constraints = [choices_check("what", PersonalDataAccessWhat, "%(app_label)s_%(class)s_what_valid")]
+        constraints = [
+            choices_check("what", PersonalDataAccessWhat, "%(app_label)s_%(class)s_what_valid"),
+            # Only a refusal may name no victim (asked for outside the access gate); a view or a change names both.
+            models.CheckConstraint(
+                condition=Q(what=PersonalDataAccessWhat.ADDRESS_REFUSED)
+                | Q(victim__isnull=False, case__isnull=False),
+                name="%(app_label)s_%(class)s_victim_given",
+            ),
+        ]
         indexes = [models.Index(fields=["victim", "at"], name="victims_pda_victim_at_idx")]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),

@@ -609,6 +609,26 @@ def victim_reveal_address(
     return address
 
 
+def victim_address_refusal_record(
+    *, actor: User, asked_for: int, victim: Victim | None, request_meta: Mapping[str, Any] | None
+) -> PersonalDataAccess:
+    """Log a refused attempt to see a victim's confidential address (DPA 2018 s.62; issue 21) in the address log,
+    beside the ``jjp.security`` line the view writes. ``victim`` is given only when the user could see its case
+    (refused by role); outside the access gate it is ``None`` whether or not the victim exists, and the row keeps
+    only the id asked for. Writes one row and nothing else; the caller's answer to the user does not change."""
+    meta = request_meta or {}
+    return PersonalDataAccess.objects.create(
+        actor=actor,
+        victim=victim,
+        case_id=victim.case_id if victim is not None else None,
+        asked_for=asked_for,
+        what=PersonalDataAccess.What.ADDRESS_REFUSED,
+        ip=_client_ip(meta),
+        forwarded_for=str(meta.get("HTTP_X_FORWARDED_FOR", ""))[:200],
+        user_agent=str(meta.get("HTTP_USER_AGENT", ""))[:300],
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Contacts and the Victims' Code duties
 # --------------------------------------------------------------------------------------------------------------

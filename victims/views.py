@@ -103,7 +103,9 @@ def _apply_errors(form: ActionForm, exc: ValidationError) -> None:
 @login_required
 def victim_address(request: HttpRequest, victim_pk: int) -> HttpResponse:
     """The confidential address: a 404 outside the access gate, a 403 for anyone who may see the case but not the
-    address (CPS, scrutiny panels); for the rest, revealed on a POST and logged each time."""
+    address (CPS, scrutiny panels); for the rest, revealed on a POST and logged each time. A refusal of either
+    kind is logged too (the ``jjp.security`` line and an ``address_refused`` row of the address log), and answered
+    exactly as before."""
     victims = Victim.objects.visible_to(request.user).without_address().select_related("case")
     victim = victims.filter(pk=victim_pk).first()
     if victim is None:  # outside the access gate, or no such victim: logged as refused, answered as not found
@@ -114,6 +116,9 @@ def victim_address(request: HttpRequest, victim_pk: int) -> HttpResponse:
             object_model="victims.victim",
             object_pk=str(victim_pk),
         )
+        services.victim_address_refusal_record(
+            actor=request.user, asked_for=victim_pk, victim=None, request_meta=request.META
+        )
         raise Http404("No such victim among the cases you can see.")
     if not selectors.can_view_address(request.user, victim.case):
         access_log.record_refused(
@@ -122,6 +127,9 @@ def victim_address(request: HttpRequest, victim_pk: int) -> HttpResponse:
             case=victim.case,
             object_model="victims.victim",
             object_pk=str(victim.pk),
+        )
+        services.victim_address_refusal_record(
+            actor=request.user, asked_for=victim.pk, victim=victim, request_meta=request.META
         )
         raise PermissionDenied(
             "Only the officer in charge, police supervisors and victim liaison of the force see this."

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import CharField, F, Func, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from cases.access_log import (
@@ -149,12 +149,16 @@ def log_entries(auditor: Any, query: LogQuery) -> QuerySet[Any]:
     if query.source in ("", SOURCE_ADDRESS):
         views = _filtered(PersonalDataAccess.objects.all(), query)
         if not everything:
-            views = views.filter(case__in=visible)
+            # A refusal outside the access gate names no case: an administrator sees those of their own staff.
+            views = views.filter(
+                Q(case__in=visible) | Q(case__isnull=True, actor__organisation=auditor.organisation_id)
+            )
         columns = _entry_columns(
             SOURCE_ADDRESS,
             e_description=Concat(
                 Value("Confidential address of victim #"),
-                Cast("victim_id", output_field=text),
+                # A refusal outside the access gate keeps only the id asked for (no victim row is linked).
+                Cast(Coalesce("victim_id", "asked_for"), output_field=text),
                 output_field=text,
             ),
             e_path=Value("", output_field=text),

@@ -461,3 +461,50 @@ def test_a_refused_address_view_is_logged(client, world, force_a, oic_b, caplog)
     refused = [r for r in caplog.records if r.name == "jjp.security"]
     assert len(refused) == 1 and refused[0].jjp_case_id is None and refused[0].jjp_actor_id == oic_b.pk
     assert not PersonalDataAccess.objects.filter(what="address_viewed").exists()
+
+
+def test_a_refused_address_view_writes_one_row_and_answers_as_before(
+    client, world, force_a, oic_b, auditor, admin_a
+):
+    """Before: a refused view left only a log line, no row in the address log (issue 21)."""
+    from workspace.auditor import what_label
+
+    victim = world["victims"]["LOG-ORDINARY"]
+    url = reverse("victims:address", args=[victim.pk])
+    triage = UserFactory(organisation=force_a, roles=[Role.TRIAGE_OFFICER], username="triage-a")
+    client.force_login(triage)  # sees the case, not the address: a 403, the row names the victim and the case
+    refused = client.post(url, REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="pytest-browser")
+    assert refused.status_code == 403 and b"1 Road" not in refused.content
+    row = PersonalDataAccess.objects.get(what="address_refused")
+    assert (row.actor, row.victim, row.case, row.asked_for, row.ip, row.user_agent) == (
+        triage,
+        victim,
+        world["ordinary"],
+        victim.pk,
+        "10.1.2.3",
+        "pytest-browser",
+    )
+    # Another force: a 404 whether the victim exists or not, the same answer to the byte; one row each, naming
+    # no victim or case (nothing links the row to a victim the user cannot see), only the id asked for.
+    client.force_login(oic_b)
+    missing_pk = PersonalDataAccess.objects.order_by("-victim_id").first().victim_id + 1000
+    exists, missing = client.get(url), client.get(reverse("victims:address", args=[missing_pk]))
+    assert exists.status_code == missing.status_code == 404
+    assert exists.content == missing.content.replace(str(missing_pk).encode(), str(victim.pk).encode())
+    rows = list(PersonalDataAccess.objects.filter(what="address_refused", actor=oic_b).order_by("pk"))
+    assert [(r.victim, r.case, r.asked_for) for r in rows] == [
+        (None, None, victim.pk),
+        (None, None, missing_pk),
+    ]
+    assert PersonalDataAccess.objects.filter(what="address_refused").count() == 3
+    assert not PersonalDataAccess.objects.filter(what="address_viewed").exists()
+    # The auditor finds them, in words; an administrator of force A sees the refusal on their case, not force B's.
+    entries = list(log_entries(auditor, LogQuery(source="address")))
+    refusals = [e for e in entries if e["e_what"] == "address_refused"]
+    assert len(refusals) == 3 and what_label("address_refused") == "Confidential address refused"
+    assert {e["e_description"] for e in refusals} == {
+        f"Confidential address of victim #{victim.pk}",
+        f"Confidential address of victim #{missing_pk}",
+    }
+    mine = [e for e in log_entries(admin_a, LogQuery(source="address")) if e["e_what"] == "address_refused"]
+    assert [e["e_username"] for e in mine] == ["triage-a"]
