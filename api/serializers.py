@@ -322,3 +322,16 @@ class StepResultSerializer(serializers.Serializer):
         help_text="Id of the referral, decision, plan, action, charge, ... concerned."
     )
     case = CaseSerializer()
+
+
+class OffenceTypeSerializer(serializers.Serializer):
+    """A row of the offence table: the codes a client sends as ``offence_type``."""
+
+    code = serializers.CharField(help_text="What a client sends as `offence_type`, e.g. CJA88-39.")
+    title = serializers.CharField()
+    statute = serializers.CharField()
+    mode_of_trial = serializers.ChoiceField(choices=OffenceType.ModeOfTrial.choices)
+    stl_regime = serializers.ChoiceField(
+        choices=OffenceType.StlRegime.choices,
+        help_text="Which statutory time limit applies (only summary-only offences have one).",
+    )

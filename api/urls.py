@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("cases/", views.CaseListView.as_view(), name="api-case-list"),
+    path("offence-types/", views.OffenceTypeListView.as_view(), name="api-offence-types"),
     path("cases/bulk/", views.CaseBulkView.as_view(), name="api-case-bulk"),
     path("cases/<str:urn>/", views.CaseDetailView.as_view(), name="api-case-detail"),
     path(

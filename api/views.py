@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from cases import access_log, kernel, ledger, services
 from cases.filters import CaseFilterSet
-from cases.models import Case, Offence
+from cases.models import Case, Offence, OffenceType
 
 from . import upsert
 from .base import (
@@ -47,6 +47,7 @@ from .serializers import (
     CaseWriteSerializer,
     OffenceAddInputSerializer,
     OffencePeopleInputSerializer,
+    OffenceTypeSerializer,
     PoliceOutcomeInputSerializer,
     ProgressInputSerializer,
     QualifyingReportInputSerializer,
@@ -124,6 +125,22 @@ class CaseListView(ApiMixin, generics.ListAPIView):
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "today": ledger.london_today()}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="offence_types_list",
+        summary="List the offence codes",
+        description="The offence table: every code a client may send as `offence_type`, with its title, statute, "
+        "mode of trial and statutory time-limit regime. Reference data, the same for every force; not paginated.",
+        tags=["reference"],
+        responses={200: OffenceTypeSerializer(many=True), **error_responses(401, 429)},
+    )
+)
+class OffenceTypeListView(ApiMixin, generics.ListAPIView):
+    serializer_class = OffenceTypeSerializer
+    pagination_class = None
+    queryset = OffenceType.objects.order_by("code")
 
 
 @extend_schema_view(

@@ -96,8 +96,15 @@ REQUESTS: dict[tuple[str, str], dict] = {
     },
     # Aggregate figures, no case-level data (governance; its access rules are tested in tests/governance).
     ("get", "/api/v1/metrics/"): {},
+    # Reference data: the offence table, the same for every force.
+    ("get", "/api/v1/offence-types/"): {},
 }
-NOT_CASE_SCOPED = {("get", "/api/v1/cases/"), ("post", "/api/v1/cases/bulk/"), ("get", "/api/v1/metrics/")}
+NOT_CASE_SCOPED = {
+    ("get", "/api/v1/cases/"),
+    ("post", "/api/v1/cases/bulk/"),
+    ("get", "/api/v1/metrics/"),
+    ("get", "/api/v1/offence-types/"),
+}
 UPSERT = ("put", "/api/v1/cases/{urn}/")  # another force's PUT of the same URN opens that force's own case
 
 
