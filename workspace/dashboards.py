@@ -398,7 +398,9 @@ def _team_side(user: User) -> Q:
 
 
 def team_overdue(user: User, today: datetime.date) -> QuerySet[Clock]:
-    """The team's open clocks past their due date (overdue or time-barred), oldest first."""
+    """The team's open clocks past their due date (overdue or time-barred), oldest first: the rows behind the
+    headline "overdue" and "time-barred" counts (``dashboard_counts``: the same gate, side and dates), so the
+    two numbers add up to the length of this list."""
     return (
         Clock.objects.visible_to(user)
         .open()
@@ -503,6 +505,9 @@ CLOCK_COLUMNS = (
     Column("Due", lambda c, t: _date(c.due_on)),
     Column("State", _clock_badge_text),
 )
+OVERDUE_COLUMNS = CLOCK_COLUMNS + (
+    Column("Officer in charge", lambda c, t: c.case.oic.display_name if c.case.oic else ""),
+)
 REFERRAL_COLUMNS = (
     Column("URN", lambda r, t: r.case.urn),
     Column("Suspects", lambda r, t: _suspects(r.case)),
@@ -573,6 +578,16 @@ PROSECUTOR_SECTIONS = (
         clocks_of=lambda c: (c,),
         empty="No statutory time limit falls within eight weeks.",
     ),
+    # Every deadline in the headline "overdue" and "time-barred" counts: the same rows (``team_overdue``), so a
+    # count is never higher than what the prosecutor can find (a CPS victim update, say, is on no other list).
+    Section(
+        "overdue",
+        "The Area's overdue and time-barred deadlines",
+        team_overdue,
+        OVERDUE_COLUMNS,
+        clocks_of=lambda c: (c,),
+        empty="Nothing is overdue.",
+    ),
     Section(
         "awaiting",
         "Referrals awaiting a decision, by charging clock",
@@ -615,8 +630,7 @@ SUPERVISOR_SECTIONS = (
         "overdue",
         "The team's overdue deadlines",
         team_overdue,
-        CLOCK_COLUMNS
-        + (Column("Officer in charge", lambda c, t: c.case.oic.display_name if c.case.oic else ""),),
+        OVERDUE_COLUMNS,
         clocks_of=lambda c: (c,),
         empty="Nothing is overdue.",
     ),
@@ -714,7 +728,8 @@ PROSECUTOR = Dashboard(
     frozenset({Role.PROSECUTOR, Role.LEGAL_MANAGER}),
     "cps_area",
     PROSECUTOR_SECTIONS,
-    "Statutory time limits, referrals awaiting a decision, action plan responses and case conversations.",
+    "Statutory time limits, overdue deadlines, referrals awaiting a decision, action plan responses and case "
+    "conversations.",
     "The Area's open CPS-side deadlines and statutory time limits",
 )
 OIC = Dashboard(
