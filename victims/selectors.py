@@ -34,6 +34,9 @@ from .models import (
 from .querysets import early_withdrawal_days
 
 NOT_SUPPORTING = (ProsecutionPosition.Position.DOES_NOT_SUPPORT, ProsecutionPosition.Position.WITHDREW)
+# The services a referral "to an IDVA or specialist service" (the Victims' Code duty) goes to: a contact logged as
+# a referral to support services with one of these in the local directory is that referral.
+SPECIALIST_KINDS = (SupportService.Kind.IDVA, SupportService.Kind.ISVA, SupportService.Kind.SPECIALIST_DA)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -90,10 +93,25 @@ class Reminder:
     text: str
 
 
+def specialist_referral_contact(victim: Victim) -> VictimContact | None:
+    """The first contact that referred the victim to support services at an IDVA or specialist service: it
+    fulfils the duty of a referral to an IDVA or specialist service as a recorded duty would (uses the prefetched
+    contacts and their services when present)."""
+    referrals = [
+        c
+        for c in victim.contacts.all()
+        if c.purpose == VictimContact.Purpose.SUPPORT_REFERRAL
+        and c.support_service_id is not None
+        and c.support_service.kind in SPECIALIST_KINDS
+    ]
+    return min(referrals, key=lambda c: (c.contacted_at, c.pk)) if referrals else None
+
+
 def outstanding_duties(victim: Victim) -> list[Reminder]:
     """The Code duties not yet recorded for a victim: the VPS offered (Right 7), special measures discussed (when
-    eligible), a referral to an IDVA or specialist service, and the information owed when the victim does not
-    support a prosecution (since their latest such position). The support referral and updates are clocks."""
+    eligible), a referral to an IDVA or specialist service (recorded as a duty, or a contact logged as a referral
+    to support services at such a service), and the information owed when the victim does not support a
+    prosecution (since their latest such position). The support referral and updates are clocks."""
     done = {d.duty: d for d in victim.duties.all()}
     latest = {}
     for d in victim.duties.all():
@@ -106,7 +124,7 @@ def outstanding_duties(victim: Victim) -> list[Reminder]:
         out.append(
             Reminder(D.SPECIAL_MEASURES, "Discuss special measures (eligible: YJCEA 1999 s.16 / s.17).")
         )
-    if D.SPECIALIST_REFERRAL not in done:
+    if D.SPECIALIST_REFERRAL not in done and not specialist_referral_contact(victim):
         out.append(Reminder(D.SPECIALIST_REFERRAL, "Offer a referral to an IDVA or specialist service."))
     position = latest_position(victim)
     if position is not None and position.position in NOT_SUPPORTING:
@@ -242,12 +260,18 @@ def orders_for_case(case: Case) -> QuerySet[ProtectiveOrder]:
 
 
 def high_risk_cases_without_order_considered(cases: QuerySet[Case]) -> QuerySet[Case]:
-    """Open high-risk cases with no protective order (or notice, or bail conditions) recorded as considered:
-    the plan expects orders to be considered from the outset in high-risk cases."""
+    """Open high-risk cases with no protective order (or notice, or bail conditions) recorded as considered, and
+    no case conversation that considered protective orders: the plan expects orders to be considered from the
+    outset in high-risk cases. The conversations are read through the case's relation (``conversations``), so
+    victims does not import charging."""
+    considered_in_conversation = Case.objects.filter(
+        pk=OuterRef("pk"), conversations__protective_orders_considered=True
+    )
     return (
         cases.open()
         .filter(risk_level=Case.RiskLevel.HIGH)
         .exclude(Exists(ProtectiveOrder.objects.filter(case=OuterRef("pk"))))
+        .exclude(Exists(considered_in_conversation))
     )
 
 
@@ -349,6 +373,9 @@ class VictimSummary:
     position: ProsecutionPosition | None
     early_withdrawal: ProsecutionPosition | None
     outstanding: list[Reminder]
+    # "Victim 1", "Victim 2": the number the case page names the victim by (the case's victims in the order they
+    # were added), so a person can tell which victim on the case page is which on this page.
+    number: int = 0
 
 
 @dataclass
@@ -378,14 +405,18 @@ def case_safeguarding(case: Case, user: Any) -> CaseSafeguarding:
         )
     return CaseSafeguarding(
         victims=[
-            VictimSummary(v, latest_position(v), early_withdrawal(v), outstanding_duties(v)) for v in victims
+            VictimSummary(v, latest_position(v), early_withdrawal(v), outstanding_duties(v), number=n)
+            for n, v in enumerate(victims, start=1)
         ],
         orders=orders,
         breaches=breaches_of_case(case, user),
         breach_origins=breach_origins(case, user),
         encompass=list(encompass_for_case(case)),
         evidence_led_prompt=evidence_led_plan_prompted(case),
-        no_order_considered=case.risk_level == Case.RiskLevel.HIGH and not case.is_closed and not orders,
+        no_order_considered=case.risk_level == Case.RiskLevel.HIGH
+        and not case.is_closed
+        and not orders
+        and high_risk_cases_without_order_considered(Case.objects.filter(pk=case.pk)).exists(),
         can_view_address=can_view_address(user, case),
         withdrawal_window_days=early_withdrawal_days(),
     )
