@@ -18,7 +18,7 @@ from cases.models import Case, CaseEvent, Clock, ClockEvent, Organisation, Role,
 from charging.models import ChargingReferral
 from demo.management.commands.seed_demo import DEMO_PASSWORD
 from tests.conftest import TODAY
-from victims.models import Victim
+from victims.models import SupportService, Victim
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,7 @@ def counts() -> dict[str, int]:
         "referrals": ChargingReferral.objects.count(),
         "victims": Victim.objects.count(),
         "users": User.objects.count(),
+        "support_services": SupportService.objects.count(),
     }
 
 
@@ -128,3 +129,14 @@ def test_run_outside_the_local_run_disables_earlier_demo_passwords(seeded):
     with override_settings(PASSWORD_HASHERS=FAST_HASHER):
         assert not Client().login(username="gmp-oic", password=DEMO_PASSWORD)
         assert not any(u.has_usable_password() for u in demo_users())
+
+
+def test_the_demo_forces_and_areas_have_a_directory_of_support_services(seeded):
+    """Issue 19: a referral to support services or to an IDVA can be chosen in the demo."""
+    for code in ("GMP", "WYP"):
+        force = Organisation.objects.get(code=code)
+        kinds = set(
+            SupportService.objects.filter(organisation=force, active=True).values_list("kind", flat=True)
+        )
+        assert {"idva", "refuge", "specialist_da", "victim_support"} <= kinds, code
+        assert SupportService.objects.filter(organisation=force.area).exists(), force.area.code

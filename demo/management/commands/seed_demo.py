@@ -23,6 +23,7 @@ from cases.models import Case, Organisation, Role, User
 from cases.services import case_create, case_progress, case_record_police_outcome, case_restrict, offence_add
 from charging import services as charging
 from governance.models import PanelReview, ScrutinyPanel
+from victims.models import SupportService
 from victims.services import victim_add, victim_qualifying_report_record, victim_relationship_set
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - local run only, see module docstring
@@ -79,12 +80,58 @@ FAMILY = [
 ]
 
 
+#: The local directory of victim services for each demo force and Area (``victims.SupportService``), so a
+#: referral to support services or to an IDVA can be chosen in the demo. Invented services; the phone numbers are
+#: in Ofcom's ranges kept for drama (never a real line).
+SUPPORT_SERVICES: dict[str, list[tuple[str, str, str, str]]] = {
+    "GMP": [
+        (
+            "Manchester Independent Domestic Violence Advisers (demo)",
+            "idva",
+            "0161 496 0101",
+            "Referral by form.",
+        ),
+        (
+            "Salford Women's Refuge (demo)",
+            "refuge",
+            "0161 496 0102",
+            "Spaces for women and children; 24 hours.",
+        ),
+        ("Greater Manchester Domestic Abuse Helpline (demo)", "specialist_da", "0161 496 0103", "Helpline."),
+        (
+            "Greater Manchester Victims' Services (demo)",
+            "victim_support",
+            "0161 496 0104",
+            "Right 4 referrals.",
+        ),
+        ("Manchester Young People's Service (demo)", "children", "0161 496 0105", "Under-18s and families."),
+    ],
+    "WYP": [
+        ("West Yorkshire IDVA Service (demo)", "idva", "0113 496 0201", "Referral by form."),
+        ("Leeds Refuge (demo)", "refuge", "0113 496 0202", "Spaces for women and children; 24 hours."),
+        ("West Yorkshire Domestic Abuse Helpline (demo)", "specialist_da", "0113 496 0203", "Helpline."),
+        ("West Yorkshire Victim Care (demo)", "victim_support", "0113 496 0204", "Right 4 referrals."),
+        (
+            "Bradford By-and-For Service (demo)",
+            "by_and_for",
+            "0113 496 0205",
+            "Black and minoritised victims.",
+        ),
+    ],
+}
+AREA_SUPPORT_SERVICES = [
+    ("Witness Care Unit (demo)", "victim_support", "Victims and witnesses at court."),
+    ("Independent Sexual Violence Advisers (demo)", "isva", "Where the abuse included sexual violence."),
+]
+
+
 class Command(BaseCommand):
     help = "Create the demo organisations' users and cases at every stage (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         local = settings.LOCAL_RUN or settings.DEBUG
         users = self._users(local)
+        self._support_services()
         if Case.objects.filter(urn__startswith="DEMO").exists():
             self.stdout.write("Demo cases already exist; nothing to add.")
         else:
@@ -114,6 +161,19 @@ class Command(BaseCommand):
                             supervisor=users[f"{prefix}-{manager}"]
                         )
         return users
+
+    def _support_services(self) -> None:
+        """The demo forces' and Areas' directories of victim services (idempotent: by organisation and name)."""
+        for code in FORCES:
+            force = Organisation.objects.get(code=code)
+            for name, kind, phone, notes in SUPPORT_SERVICES[code]:
+                SupportService.objects.get_or_create(
+                    organisation=force, name=name, defaults={"kind": kind, "phone": phone, "notes": notes}
+                )
+            for name, kind, notes in AREA_SUPPORT_SERVICES:
+                SupportService.objects.get_or_create(
+                    organisation=force.area, name=name, defaults={"kind": kind, "notes": notes}
+                )
 
     def _user(self, username: str, org: Organisation, roles: list[str], title: str, local: bool) -> User:
         user, created = User.objects.get_or_create(
