@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import calendar as _calendar
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -383,6 +384,24 @@ class HolidayCalendar:
 
 _active_rules: ClockRules = ClockRules()
 _active_calendar: HolidayCalendar = HolidayCalendar()
+
+
+def rules_from_environment(environ: Mapping[str, str], *, prefix: str = "JJP_RULE_") -> dict[str, Any]:
+    """Every :class:`ClockRules` value an administrator set in the environment as ``JJP_RULE_<NAME>`` (e.g.
+    ``JJP_RULE_DVPO_MAX_DAYS=28``, ``JJP_RULE_BAIL_PCSC_IN_FORCE_ON=2022-10-28``): whole numbers, or ISO dates
+    for the date values. A malformed value is a ValueError naming the variable, so a bad setting fails at start."""
+    values: dict[str, Any] = {}
+    for f in fields(ClockRules):
+        key = prefix + f.name.upper()
+        if key not in environ:
+            continue
+        raw = environ[key].strip()
+        try:
+            values[f.name] = date.fromisoformat(raw) if f.name in _DATE_RULE_FIELDS else int(raw)
+        except ValueError as exc:
+            kind = "an ISO date like 2022-10-28" if f.name in _DATE_RULE_FIELDS else "a whole number"
+            raise ValueError(f"{key}={raw!r} is not {kind}") from exc
+    return values
 
 
 def configure(*, rules: ClockRules | None = None, calendar: HolidayCalendar | None = None) -> None:

@@ -8,6 +8,7 @@ The values that law or the pilot may change live together in ``JJP_RULES`` at th
 
 import datetime
 import logging
+import os
 from pathlib import Path
 
 import environ
@@ -454,6 +455,12 @@ JJP_RULES = {
     "victim_update_enhanced_working_days": env.int("JJP_VICTIM_UPDATE_ENHANCED_WD", default=1),
     "victim_update_standard_working_days": env.int("JJP_VICTIM_UPDATE_STANDARD_WD", default=5),
 }
+# Every other value of the rules (cases.clocks.ClockRules: CA 2003, DVPO and DAPN periods, custody time limits,
+# pre-charge bail, MARAC, the Victims' Right to Review, ...) is set without a code change as JJP_RULE_<NAME>, e.g.
+# JJP_RULE_CTL_ALERT_WORKING_DAYS=10; docs/rules.md names each with its source and default.
+from cases.clocks import rules_from_environment  # noqa: E402 (pure: no Django)
+
+JJP_RULES = {**rules_from_environment(os.environ), **JJP_RULES}
 
 # Input checks (docs/rules.md, "Input checks"): the earliest date accepted for an event a person types (a report,
 # an offence, a receipt, a decision; cases.kernel.not_future) and for a date of birth. Earlier dates are typing

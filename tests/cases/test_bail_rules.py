@@ -291,3 +291,22 @@ def test_marac_reasons_match_each_criterion(
     assert (MaracReason.POTENTIAL_ESCALATION in reasons) == (callouts >= 3)
     assert (MaracReason.REPEAT in reasons) == (last is not None and on <= add_months(last, 12))
     assert reasons == sorted(reasons, key=list(MaracReason).index)
+
+
+def test_every_rule_value_can_be_set_from_the_environment():
+    """Unsettled values are settings: any ClockRules value as JJP_RULE_<NAME>, checked at start."""
+    import pytest as _pytest
+
+    from cases import clocks as _clocks
+
+    got = _clocks.rules_from_environment(
+        {
+            "JJP_RULE_CTL_ALERT_WORKING_DAYS": "12",
+            "JJP_RULE_BAIL_PCSC_IN_FORCE_ON": "2022-10-28",
+            "OTHER": "x",
+        }
+    )
+    assert got == {"ctl_alert_working_days": 12, "bail_pcsc_in_force_on": _clocks.date(2022, 10, 28)}
+    assert _clocks.ClockRules(**got).ctl_alert_working_days == 12
+    with _pytest.raises(ValueError, match="JJP_RULE_DVPO_MAX_DAYS='four weeks' is not a whole number"):
+        _clocks.rules_from_environment({"JJP_RULE_DVPO_MAX_DAYS": "four weeks"})
