@@ -159,7 +159,7 @@ FALLBACK_ROLES = {
 #: The alerts detection writes (subject and bodies rendered when delivery claims them).
 DETECTED = (STL_8_WEEKS, STL_14_DAYS, TIME_BARRED, OVERDUE, ESCALATION)
 
-STL_KINDS = ("stl", "stl_common_assault")
+STL_KINDS = clocks.STL_CLOCK_KINDS
 OVERDUE_ALERT_KINDS = ("charging_decision", "charge")
 
 #: Plain names for each kind of deadline, used in emails and feeds instead of the clock's label (which can name

@@ -39,6 +39,8 @@ from dateutil.easter import easter as _dateutil_easter
 
 __all__ = [
     "LONDON",
+    "STL_CLOCK_KINDS",
+    "sql_list",
     "ClockRules",
     "ClockState",
     "HolidayCalendar",
@@ -623,6 +625,16 @@ def comms_act_stl(offence_date: date, knowledge_on: date, *, rules: ClockRules |
         add_months(offence_date, r.comms_act_cap_months) - one,
         add_months(knowledge_on, r.comms_act_knowledge_months) - one,
     )
+
+
+#: The clock kinds that are statutory time limits (an offence's own, and the common assault a charge could be
+#: reduced to): named once here, for the pure rules, the models, the ledger's SQL and the delivery apps.
+STL_CLOCK_KINDS = ("stl", "stl_common_assault")
+
+
+def sql_list(values: Iterable[str]) -> str:
+    """``('a', 'b')`` for a SQL ``IN`` of fixed, known words (never user input)."""
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
 
 class StlBasis(StrEnum):

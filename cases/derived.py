@@ -27,6 +27,8 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from . import clocks
+
 # The derivations, shared by the per-case refresh and the whole-table backfill. ``{where}`` narrows the cases.
 _CASE_SQL = """
 {gate}
@@ -40,7 +42,7 @@ FROM (
     SELECT c2.id,
            (SELECT min(k.due_on) FROM cases_clock k WHERE k.case_id = c2.id AND k.stopped_on IS NULL) AS next_due_on,
            (SELECT min(k.due_on) FROM cases_clock k
-            WHERE k.case_id = c2.id AND k.stopped_on IS NULL AND k.kind IN ('stl', 'stl_common_assault'))
+            WHERE k.case_id = c2.id AND k.stopped_on IS NULL AND k.kind IN {STL})
            AS stl_due_on,
            (SELECT count(*) FROM charging_actionplan p WHERE p.case_id = c2.id) AS action_plans_count,
            (SELECT max(p.issued_on) FROM charging_actionplan p WHERE p.case_id = c2.id) AS last_plan_on,
@@ -53,17 +55,17 @@ FROM (
     WHERE {where}
 ) d
 WHERE c.id = d.id
-"""
+""".replace("{STL}", clocks.sql_list(clocks.STL_CLOCK_KINDS))
 
 _NEXT_DUE_SQL = """
 UPDATE cases_case c
 SET next_due_on = (SELECT min(k.due_on) FROM cases_clock k WHERE k.case_id = c.id AND k.stopped_on IS NULL),
     stl_due_on = (
         SELECT min(k.due_on) FROM cases_clock k
-        WHERE k.case_id = c.id AND k.stopped_on IS NULL AND k.kind IN ('stl', 'stl_common_assault')
+        WHERE k.case_id = c.id AND k.stopped_on IS NULL AND k.kind IN {STL}
     )
 WHERE c.id = ANY(%(ids)s)
-"""
+""".replace("{STL}", clocks.sql_list(clocks.STL_CLOCK_KINDS))
 
 # The copy of the case's access-gate fields that clocks and submissions carry: rewrites only the rows whose copy
 # differs. As data-modifying CTEs of the case refresh (one statement per service), or on their own for the backfill.

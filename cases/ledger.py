@@ -394,14 +394,14 @@ _SWEEP_SQL = """
 WITH changed AS (
     UPDATE cases_clock c
     SET state = CASE WHEN %(today)s > c.due_on
-                     THEN CASE WHEN c.kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
+                     THEN CASE WHEN c.kind IN {STL} THEN 'time_barred' ELSE 'overdue' END
                      WHEN %(today)s >= c.warn_on THEN 'due_soon'
                      ELSE 'running' END,
         previous_state = c.state,
         state_changed_at = %(now)s
     WHERE c.stopped_on IS NULL
       AND c.state <> CASE WHEN %(today)s > c.due_on
-                          THEN CASE WHEN c.kind IN ('stl', 'stl_common_assault') THEN 'time_barred' ELSE 'overdue' END
+                          THEN CASE WHEN c.kind IN {STL} THEN 'time_barred' ELSE 'overdue' END
                           WHEN %(today)s >= c.warn_on THEN 'due_soon'
                           ELSE 'running' END
     RETURNING c.id, c.case_id, c.kind, c.previous_state AS old_state, c.state AS new_state
@@ -419,7 +419,7 @@ WITH changed AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM recorded)
-"""
+""".replace("{STL}", clocks.sql_list(clocks.STL_CLOCK_KINDS))
 
 
 def sweep(*, today: datetime.date | None = None) -> SweepRun:

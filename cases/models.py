@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from . import clocks
 from .audit import append_only_trigger, audited
 from .selectors import CaseQuerySet, ClockQuerySet
 
@@ -203,6 +204,10 @@ class OffenceType(models.Model):
         return self.mode_of_trial == self.ModeOfTrial.SUMMARY
 
 
+#: The statuses of a closed case (no further action, an out-of-court resolution, concluded): named once.
+CLOSED_STATUSES = ("nfa", "out_of_court", "concluded")
+
+
 class CaseStatus(models.TextChoices):
     REPORTED = "reported", "Reported"
     INVESTIGATION = "investigation", "Under investigation"
@@ -266,7 +271,7 @@ class Case(DerivedFieldsMixin):
 
     Status = CaseStatus
 
-    CLOSED_STATUSES = ("nfa", "out_of_court", "concluded")
+    CLOSED_STATUSES = CLOSED_STATUSES
 
     RiskLevel = CaseRiskLevel
     RiskTool = CaseRiskTool
@@ -593,7 +598,7 @@ class Clock(CaseGateCopy):
     State = ClockState
 
     OPEN_STATES = ("running", "due_soon", "overdue", "time_barred")
-    STL_KINDS = ("stl", "stl_common_assault")
+    STL_KINDS = clocks.STL_CLOCK_KINDS
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="clocks")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -656,7 +661,7 @@ class Clock(CaseGateCopy):
                 name="%(app_label)s_%(class)s_charging_has_referral",
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=["stl", "stl_common_assault"]) | Q(offence__isnull=False),
+                condition=~Q(kind__in=list(clocks.STL_CLOCK_KINDS)) | Q(offence__isnull=False),
                 name="%(app_label)s_%(class)s_stl_has_offence",
             ),
             models.CheckConstraint(
@@ -685,7 +690,7 @@ class Clock(CaseGateCopy):
             # STL watch list, "earliest STL" and "STL within eight weeks" of a case (prosecutor dashboard).
             models.Index(
                 fields=["case", "due_on"],
-                condition=Q(stopped_on__isnull=True, kind__in=["stl", "stl_common_assault"]),
+                condition=Q(stopped_on__isnull=True, kind__in=list(clocks.STL_CLOCK_KINDS)),
                 name="cases_clock_open_stl_idx",
             ),
             # Alert digests and escalation candidates: open clocks that have reached their warning day.
@@ -695,7 +700,7 @@ class Clock(CaseGateCopy):
             # The STL watch list of a CPS Area, earliest first.
             models.Index(
                 fields=["cps_area", "due_on", "id"],
-                condition=Q(stopped_on__isnull=True, kind__in=["stl", "stl_common_assault"]),
+                condition=Q(stopped_on__isnull=True, kind__in=list(clocks.STL_CLOCK_KINDS)),
                 name="cases_clock_area_open_stl_idx",
             ),
             # A force's team deadlines (police side) and a CPS Area's (CPS side and every STL): the supervisors'
@@ -711,7 +716,7 @@ class Clock(CaseGateCopy):
                 fields=["cps_area", "due_on", "id"],
                 include=["kind", "restricted", "case"],
                 condition=Q(stopped_on__isnull=True)
-                & (Q(side="cps") | Q(kind__in=["stl", "stl_common_assault"])),
+                & (Q(side="cps") | Q(kind__in=list(clocks.STL_CLOCK_KINDS))),
                 name="cases_clock_area_cps_idx",
             ),
         ]

@@ -129,7 +129,7 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(q)
 
     def open(self) -> CaseQuerySet:
-        return self.exclude(status__in=("nfa", "out_of_court", "concluded"))
+        return self.exclude(status__in=self.model.CLOSED_STATUSES)
 
     def stl_within(self, *, on: datetime.date, days: int | None = None) -> CaseQuerySet:
         """Cases with an open statutory time limit falling within ``days`` (default: the eight-week setting)."""

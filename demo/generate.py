@@ -251,7 +251,7 @@ OUTCOME_LABELS = {
 }
 STATUS_LABELS = {"nfa": "No further action", "out_of_court": "Out-of-court resolution"}
 
-STL_KINDS = ("stl", "stl_common_assault")
+STL_KINDS = clocks.STL_CLOCK_KINDS
 #: Clocks a closed case keeps open (cases.services.SAFEGUARDING_KINDS).
 SAFEGUARDING_KINDS = frozenset(
     {"victim_update", "support_referral", "operation_encompass", "order_expiry", "dapn_hearing"}

@@ -224,11 +224,11 @@ cx AS (
 # A referral received while an STL clock of its case ran that fell due within the flag period of the receipt.
 _STL_ON_RECEIPT = """EXISTS (
     SELECT 1 FROM cases_clock k
-    WHERE k.case_id = {r}.case_id AND k.kind IN ('stl', 'stl_common_assault')
+    WHERE k.case_id = {r}.case_id AND k.kind IN <STL>
       AND k.started_on <= {r}.received_on
       AND (k.stopped_on IS NULL OR k.stopped_on >= {r}.received_on)
       AND k.due_on >= {r}.received_on AND k.due_on <= {r}.received_on + %(stl_flag_days)s
-)"""
+)""".replace("<STL>", clocks.sql_list(clocks.STL_CLOCK_KINDS))
 
 # Every fact query yields force_id, area_id, pilot and month (the first day of the month of the fact's own
 # event), for the facts dated from %(start)s (inclusive) to %(end)s (exclusive).
