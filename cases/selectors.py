@@ -177,3 +177,10 @@ class ClockQuerySet(GateCopyQuerySet):
 
     def due_by(self, day: datetime.date) -> ClockQuerySet:
         return self.open().filter(due_on__lte=day)
+
+
+def victim_label(victim: Any) -> str:
+    """How the case page, its forms and the timeline name a victim: by their number in the case, in the order the
+    victims were added ("Victim 2"), never by name (the case page is shown and printed to everyone working the
+    case; the victims page has the names)."""
+    return f"Victim {type(victim).objects.filter(case_id=victim.case_id, pk__lte=victim.pk).count()}"

@@ -37,6 +37,7 @@ from .models import (
     User,
 )
 from .rules import require
+from .selectors import victim_label
 
 
 def _offence_validate(
@@ -329,9 +330,7 @@ def offence_people_set(
         offence.complainant, offence.suspect = complainant, suspect
         offence.save(update_fields=["complainant", "suspect"])
         ledger.stl_clocks_sync(case, today=today)
-        # Victims by their number in the case, as the case page names them (never by name).
-        number = case.victims.filter(pk__lte=complainant.pk).count() if complainant else 0
-        names = [f"complainant Victim {number}" if complainant else ""]
+        names = [f"complainant {victim_label(complainant)}" if complainant else ""]
         names.append(f"suspect {suspect}" if suspect else "")
         event_record(
             case=case,

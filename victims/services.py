@@ -32,6 +32,7 @@ from cases import derived, ledger
 from cases.kernel import TransitionError, audited, event_record, lock_case, not_future
 from cases.models import Case, Clock, Offence, OffenceType, Person, User
 from cases.rules import require
+from cases.selectors import victim_label
 from cases.services import case_create
 
 from . import language, order_rules
@@ -270,12 +271,6 @@ def _first_victim_named_complainant(case: Case, victim: Victim, *, today: dateti
     if named:
         ledger.stl_clocks_sync(case, today=today)
     return named
-
-
-def victim_label(victim: Victim) -> str:
-    """How the case page and the timeline name a victim: by number in the case ("Victim 2"), never by name (the
-    case page is shown and printed to everyone working the case; the victims page has the names)."""
-    return f"Victim {Victim.objects.filter(case_id=victim.case_id, pk__lte=victim.pk).count()}"
 
 
 def _victim_stl_inputs_changed(case: Case, *, today: datetime.date) -> None:

@@ -216,15 +216,10 @@ class VictimForm(StepForm):
         return victim_services.victim_add(actor=actor, case=self.case, **self.cleaned_data)
 
 
-class _VictimChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Victim) -> str:
-        return f"Victim {obj.pk}" + (" (child)" if obj.is_child else "")
-
-
 class VictimContactForm(StepForm):
     slug, title, perm = "victim-contact", "Log a contact with a victim", "victims.add_victim"
     statuses = tuple(Case.Status.values)
-    victim = _VictimChoice(queryset=Victim.objects.none())
+    victim = _PersonChoice(queryset=Victim.objects.none())
     contacted_at = forms.DateTimeField(widget=DateTimeInput, label="Contacted at")
     method = forms.ChoiceField(choices=VictimContact.Method.choices)
     purpose = forms.ChoiceField(choices=VictimContact.Purpose.choices)
@@ -232,7 +227,7 @@ class VictimContactForm(StepForm):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, case=case, **kwargs)
-        self.fields["victim"].queryset = Victim.objects.filter(case=case)
+        _people_fields(self, case)
 
     def run(self, actor: User) -> Any:
         return victim_services.victim_contact_record(actor=actor, **self.cleaned_data)

@@ -181,14 +181,7 @@ class ContactView(CaseStepView):
     input_serializer = s.ContactInputSerializer
 
     def perform(self, request: Request, case: Case, data: dict[str, Any], **kwargs: Any) -> Any:
-        victim_id = kwargs["victim_id"]
-        victim = (
-            Victim.objects.filter(case=case, pk=victim_id).select_related("case").first()
-            if valid_id(victim_id)
-            else None
-        )
-        if victim is None:
-            raise exceptions.NotFound("This case has no victim with that id.")
+        victim = _victim_in_path(case, kwargs["victim_id"])
         if data.get("support_service") is not None:
             service = (
                 SupportService.objects.filter(pk=data["support_service"]).first()
