@@ -745,7 +745,7 @@ class Planner:
         people = (
             complainant_born,
             _person_born(ctx.seed, person_id - self.person_base),
-            None if relationship is None else relationship != "not_connected",
+            relationship != "not_connected",
             fqr,
         )
         offences: list[tuple[int, OffenceTypeRef, datetime.date, datetime.date | None]] = []
